@@ -1,0 +1,277 @@
+#include "agent/capture.h"
+
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "agent/cpu_sampler.h"
+#include "agent/kernel_symbolizer.h"
+#include "agent/libbpf_log.h"
+#include "agent/sample_processor.h"
+#include "agent/spawned_process.h"
+#include "agent/unique_fd.h"
+#include "recorder/writer.h"
+
+namespace flare::agent {
+
+namespace {
+
+uint64_t clock_ns(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::string read_command_line(uint32_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  for (char& c : s) {
+    if (c == '\0') c = ' ';
+  }
+  return s;
+}
+
+// A pidfd becomes readable when its process exits: exit detection without
+// polling /proc and without PID-reuse races.
+Result<UniqueFd> open_pidfd(uint32_t pid) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0));
+  if (fd < 0) {
+    if (errno == ESRCH) return Status(ErrorCode::kNotFound, "no process with PID " + std::to_string(pid));
+    return Status::from_errno(errno, "watching PID " + std::to_string(pid));
+  }
+  return UniqueFd(fd);
+}
+
+bool has_exited(const UniqueFd& pidfd) {
+  pollfd p{pidfd.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+rec::FileHeader make_header(const CaptureOptions& options, const std::vector<uint32_t>& pids) {
+  rec::FileHeader h;
+  h.flare_version = FLARE_VERSION_STRING;
+  utsname u{};
+  if (uname(&u) == 0) {
+    h.hostname = u.nodename;
+    h.kernel_release = u.release;
+  }
+  for (uint32_t pid : pids) h.targets.push_back({pid, read_command_line(pid)});
+  // A spawned command is still held before exec: /proc shows flare's argv.
+  if (!options.command.empty()) {
+    std::string command_line;
+    for (const std::string& arg : options.command) command_line += (command_line.empty() ? "" : " ") + arg;
+    h.targets.back().command_line = command_line;
+  }
+  h.events = "cpu";
+  h.sample_frequency_hz = options.frequency_hz;
+  h.sample_period_ns = 1000000000ull / options.frequency_hz;
+  h.clock_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+  h.clock_realtime_ns = clock_ns(CLOCK_REALTIME);
+  return h;
+}
+
+uint64_t timeval_ns(const timeval& tv) {
+  return static_cast<uint64_t>(tv.tv_sec) * 1000000000ull + static_cast<uint64_t>(tv.tv_usec) * 1000ull;
+}
+
+// elfutils would fetch missing debug info over the network when
+// DEBUGINFOD_URLS is set (Debian sets it for login shells), blocking the drain
+// loop inside a file open; flare symbolizes from local files only. Every
+// cached ELF file holds a descriptor, so the soft fd limit is raised to the
+// hard one.
+void prepare_process_environment() {
+  unsetenv("DEBUGINFOD_URLS");
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+}
+
+// Everything one capture owns. Members are declared so that destruction
+// detaches the sampler before anything else goes away.
+class Capture {
+ public:
+  Capture(const CaptureOptions& options, const std::atomic<bool>& stop) : options_(options), stop_(stop) {}
+
+  Result<CaptureSummary> run() {
+    Status st = setup();
+    if (!st.is_ok()) {
+      fail_cleanup();
+      return st;
+    }
+    st = record();
+    sampler_->detach();
+    if (st.is_ok()) st = finalize();
+    if (!st.is_ok()) {
+      fail_cleanup();
+      return st;
+    }
+    if (child_) summary_.child_exit_status = child_->wait_for_exit();
+    return summary_;
+  }
+
+ private:
+  Status setup() {
+    install_libbpf_logger(options_.verbose);
+    prepare_process_environment();
+    pids_ = options_.pids;
+    if (!options_.command.empty()) {
+      FLARE_ASSIGN_OR_RETURN(SpawnedProcess child, SpawnedProcess::fork_held(options_.command));
+      child_.emplace(std::move(child));
+      pids_.push_back(static_cast<uint32_t>(child_->pid()));
+    }
+    if (pids_.empty()) return Status(ErrorCode::kInvalidArgument, "no target: give -p PID or -- COMMAND");
+    for (uint32_t pid : pids_) {
+      FLARE_ASSIGN_OR_RETURN(UniqueFd fd, open_pidfd(pid));
+      pidfds_.push_back(std::move(fd));
+    }
+    summary_.output_path = options_.output_path.empty() ? default_output_path(pids_.front()) : options_.output_path;
+
+    auto kernel = KernelSymbolizer::load();
+    std::optional<KernelSymbolizer> kernel_symbols;
+    if (kernel.is_ok()) kernel_symbols.emplace(std::move(kernel).value());
+
+    CpuSamplerOptions sampler_options;
+    sampler_options.frequency_hz = options_.frequency_hz;
+    sampler_options.ring_buffer_bytes = options_.ring_buffer_bytes;
+    FLARE_ASSIGN_OR_RETURN(sampler_, CpuSampler::load(sampler_options, [this](const flare_cpu_sample& s) {
+                             processor_->process(s);
+                           }));
+
+    // The output is created after the slow loading (so the header's clock
+    // pair marks the start of sampling) but before anything is attached: an
+    // unwritable path fails with the target untouched.
+    FLARE_ASSIGN_OR_RETURN(writer_, rec::RecordingWriter::create(summary_.output_path, make_header(options_, pids_)));
+    processor_.emplace(*writer_, std::move(kernel_symbols), std::make_shared<SymbolFileCache>());
+
+    for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(sampler_->add_target(pid));
+    FLARE_RETURN_IF_ERROR(sampler_->attach());
+    if (child_) FLARE_RETURN_IF_ERROR(child_->release());
+
+    for (size_t i = 0; i < pids_.size(); ++i) {
+      if (!child_ && has_exited(pidfds_[i])) {
+        return Status(ErrorCode::kNotFound, "process " + std::to_string(pids_[i]) + " exited during attach");
+      }
+    }
+    return Status::ok();
+  }
+
+  bool all_targets_exited() {
+    if (child_ && !child_->has_exited()) return false;
+    for (size_t i = 0; i < pidfds_.size(); ++i) {
+      if (child_ && pids_[i] == static_cast<uint32_t>(child_->pid())) continue;
+      if (!has_exited(pidfds_[i])) return false;
+    }
+    return true;
+  }
+
+  Status record() {
+    start_ns_ = clock_ns(CLOCK_MONOTONIC);
+    const uint64_t deadline = options_.duration_ns ? start_ns_ + options_.duration_ns : 0;
+    while (true) {
+      uint64_t now = clock_ns(CLOCK_MONOTONIC);
+      if (stop_.load()) {
+        summary_.end_reason = "signal";
+        break;
+      }
+      if (deadline && now >= deadline) {
+        summary_.end_reason = "duration";
+        break;
+      }
+      if (all_targets_exited()) {
+        summary_.end_reason = "targets exited";
+        break;
+      }
+      int timeout_ms = 100;
+      if (deadline) timeout_ms = static_cast<int>(std::min<uint64_t>(100, (deadline - now) / 1000000 + 1));
+      FLARE_ASSIGN_OR_RETURN(int n, sampler_->poll(timeout_ms));
+      (void)n;
+      FLARE_RETURN_IF_ERROR(writer_->maybe_flush(clock_ns(CLOCK_MONOTONIC)));
+    }
+    summary_.duration_ns = clock_ns(CLOCK_MONOTONIC) - start_ns_;
+    return Status::ok();
+  }
+
+  Status finalize() {
+    // Samples already in the ring buffer belong to the capture.
+    FLARE_ASSIGN_OR_RETURN(int drained, sampler_->drain());
+    (void)drained;
+    FLARE_ASSIGN_OR_RETURN(SamplerDrops drops, sampler_->read_drops());
+    static constexpr rec::LostCause kCauses[FLARE_DROP_MAX] = {
+        rec::LostCause::kRingBufferFull, rec::LostCause::kUserStackFailed, rec::LostCause::kKernelStackFailed};
+    for (int cause = 0; cause < FLARE_DROP_MAX; ++cause) {
+      for (size_t cpu = 0; cpu < drops.per_cpu[cause].size(); ++cpu) {
+        uint64_t count = drops.per_cpu[cause][cpu];
+        if (count == 0) continue;
+        writer_->add_lost({kCauses[cause], static_cast<uint32_t>(cpu), count});
+        if (cause == FLARE_DROP_RINGBUF_FULL) summary_.lost += count;
+      }
+    }
+    const ProcessorStats& ps = processor_->stats();
+    ProcessSymbolizer::Stats ss = processor_->symbolizer_stats();
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    writer_->add_stat("capture_duration_ns", summary_.duration_ns);
+    writer_->add_stat("samples_received", ps.samples);
+    writer_->add_stat("malformed_ring_records", sampler_->malformed_records());
+    writer_->add_stat("user_stacks_truncated", ps.user_stacks_truncated);
+    writer_->add_stat("frames_unresolved", ps.frames_unresolved);
+    writer_->add_stat("frames_unknown_mapping", ps.frames_unknown_mapping);
+    writer_->add_stat("maps_refreshes", ss.refreshes);
+    writer_->add_stat("maps_refresh_errors", ss.refresh_errors);
+    writer_->add_stat("file_open_errors", ss.open_errors);
+    writer_->add_stat("agent_cpu_user_ns", timeval_ns(usage.ru_utime));
+    writer_->add_stat("agent_cpu_system_ns", timeval_ns(usage.ru_stime));
+    writer_->add_stat("agent_peak_rss_kib", static_cast<uint64_t>(usage.ru_maxrss));
+    summary_.samples = writer_->samples_written();
+    FLARE_RETURN_IF_ERROR(writer_->finish());
+    summary_.bytes = writer_->bytes_written();
+    return Status::ok();
+  }
+
+  void fail_cleanup() {
+    if (sampler_) sampler_->detach();
+    if (writer_) writer_->abandon();
+    if (child_) child_->abort();
+  }
+
+  const CaptureOptions& options_;
+  const std::atomic<bool>& stop_;
+  std::vector<uint32_t> pids_;
+  std::vector<UniqueFd> pidfds_;
+  std::optional<SpawnedProcess> child_;
+  std::unique_ptr<rec::RecordingWriter> writer_;
+  std::optional<SampleProcessor> processor_;
+  std::unique_ptr<CpuSampler> sampler_;  // last: destroyed (detached) first
+  uint64_t start_ns_ = 0;
+  CaptureSummary summary_;
+};
+
+}  // namespace
+
+Result<CaptureSummary> run_capture(const CaptureOptions& options, const std::atomic<bool>& stop) {
+  Capture capture(options, stop);
+  return capture.run();
+}
+
+std::string default_output_path(uint32_t pid) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  return "flare-" + std::to_string(pid) + "-" + stamp + ".flare";
+}
+
+}  // namespace flare::agent

@@ -1,0 +1,41 @@
+// One `flare record` run: validate targets and output, load and attach the
+// sampler, drain samples into the recording until the capture ends (duration,
+// a stop request, or every target gone), then detach and finalize.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace flare::agent {
+
+struct CaptureOptions {
+  std::vector<uint32_t> pids;         // attach to these ...
+  std::vector<std::string> command;   // ... or spawn this
+  uint64_t duration_ns = 0;           // 0: until stopped or the targets exit
+  uint32_t frequency_hz = 99;
+  uint32_t ring_buffer_bytes = 4u << 20;
+  std::string output_path;
+  bool verbose = false;
+};
+
+struct CaptureSummary {
+  std::string output_path;
+  uint64_t samples = 0;
+  uint64_t lost = 0;
+  uint64_t bytes = 0;
+  uint64_t duration_ns = 0;
+  std::string end_reason;   // "duration", "signal", "targets exited"
+  int child_exit_status = -1;  // spawn mode only
+};
+
+// `stop` is set asynchronously (signal handler) to end the capture cleanly.
+Result<CaptureSummary> run_capture(const CaptureOptions& options, const std::atomic<bool>& stop);
+
+// Default output name: flare-<pid>-<YYYYmmdd-HHMMSS>.flare
+std::string default_output_path(uint32_t pid);
+
+}  // namespace flare::agent

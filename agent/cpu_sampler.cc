@@ -1,0 +1,163 @@
+#include "agent/cpu_sampler.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "agent/libbpf_log.h"
+#include "agent/online_cpus.h"
+#include "agent/unique_fd.h"
+#include "cpu_sampler.skel.h"
+
+namespace flare::agent {
+
+namespace {
+
+struct SkeletonDeleter {
+  void operator()(cpu_sampler_bpf* skel) const { cpu_sampler_bpf__destroy(skel); }
+};
+struct LinkDeleter {
+  void operator()(bpf_link* link) const { bpf_link__destroy(link); }
+};
+struct RingBufferDeleter {
+  void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+};
+
+Status bpf_error(int err, const std::string& what) {
+  if (err == EPERM || err == EACCES) {
+    return Status(ErrorCode::kPermissionDenied,
+                  what + ": permission denied; flare needs CAP_BPF and CAP_PERFMON (or root)");
+  }
+  std::string detail = last_libbpf_warning();
+  Status st = Status::from_errno(err, what);
+  return detail.empty() ? st : st.with_context(detail).with_context(what);
+}
+
+Result<UniqueFd> open_cpu_clock(int cpu, uint32_t frequency_hz) {
+  perf_event_attr attr{};
+  attr.size = sizeof(attr);
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_CPU_CLOCK;
+  // Frequency mode: for the cpu-clock hrtimer the kernel turns it into an
+  // exact period of 1e9/freq ns, so each sample weighs the same.
+  attr.freq = 1;
+  attr.sample_freq = frequency_hz;
+  int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1 /* any task */, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) {
+    int err = errno;
+    if (err == EACCES || err == EPERM) {
+      return Status(ErrorCode::kPermissionDenied,
+                    "opening the cpu-clock perf event on CPU " + std::to_string(cpu) +
+                        ": permission denied; flare needs CAP_PERFMON (or root)");
+    }
+    return Status::from_errno(err, "opening the cpu-clock perf event on CPU " + std::to_string(cpu));
+  }
+  return UniqueFd(fd);
+}
+
+}  // namespace
+
+struct CpuSampler::Impl {
+  CpuSamplerOptions options;
+  SampleHandler handler;
+  std::unique_ptr<cpu_sampler_bpf, SkeletonDeleter> skel;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;  // destroyed before perf_fds
+  std::vector<UniqueFd> perf_fds;
+  std::unique_ptr<ring_buffer, RingBufferDeleter> ring;
+};
+
+CpuSampler::CpuSampler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+CpuSampler::~CpuSampler() {
+  detach();
+  impl_->ring.reset();
+  impl_->skel.reset();
+}
+
+Result<std::unique_ptr<CpuSampler>> CpuSampler::load(const CpuSamplerOptions& options, SampleHandler handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->handler = std::move(handler);
+  impl->skel.reset(cpu_sampler_bpf__open());
+  if (!impl->skel) return bpf_error(errno, "opening the BPF CPU sampler");
+  int err = bpf_map__set_max_entries(impl->skel->maps.flare_samples, options.ring_buffer_bytes);
+  if (err) return bpf_error(-err, "sizing the BPF ring buffer");
+  err = cpu_sampler_bpf__load(impl->skel.get());
+  if (err) return bpf_error(-err, "loading the BPF CPU sampler");
+
+  std::unique_ptr<CpuSampler> sampler(new CpuSampler(std::move(impl)));
+  sampler->impl_->ring.reset(ring_buffer__new(bpf_map__fd(sampler->impl_->skel->maps.flare_samples),
+                                              &CpuSampler::on_record, sampler.get(), nullptr));
+  if (!sampler->impl_->ring) return bpf_error(errno, "opening the BPF ring buffer");
+  return sampler;
+}
+
+Status CpuSampler::add_target(uint32_t pid) {
+  uint8_t one = 1;
+  if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.flare_targets), &pid, &one, BPF_ANY) != 0) {
+    return bpf_error(errno, "adding PID " + std::to_string(pid) + " to the target set");
+  }
+  return Status::ok();
+}
+
+Status CpuSampler::attach() {
+  FLARE_ASSIGN_OR_RETURN(std::vector<int> cpus, online_cpus());
+  for (int cpu : cpus) {
+    FLARE_ASSIGN_OR_RETURN(UniqueFd fd, open_cpu_clock(cpu, impl_->options.frequency_hz));
+    bpf_link* link = bpf_program__attach_perf_event(impl_->skel->progs.flare_sample, fd.get());
+    if (!link) return bpf_error(errno, "attaching the BPF CPU sampler on CPU " + std::to_string(cpu));
+    impl_->perf_fds.push_back(std::move(fd));
+    impl_->links.emplace_back(link);
+  }
+  return Status::ok();
+}
+
+void CpuSampler::detach() {
+  impl_->links.clear();
+  impl_->perf_fds.clear();
+}
+
+int CpuSampler::on_record(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<CpuSampler*>(ctx);
+  if (size < sizeof(flare_cpu_sample)) {
+    ++self->malformed_records_;
+    return 0;
+  }
+  self->impl_->handler(*static_cast<const flare_cpu_sample*>(data));
+  return 0;
+}
+
+Result<int> CpuSampler::poll(int timeout_ms) {
+  int n = ring_buffer__poll(impl_->ring.get(), timeout_ms);
+  if (n == -EINTR) return 0;
+  if (n < 0) return Status::from_errno(-n, "reading the BPF ring buffer");
+  return n;
+}
+
+Result<int> CpuSampler::drain() {
+  int n = ring_buffer__consume(impl_->ring.get());
+  if (n < 0) return Status::from_errno(-n, "draining the BPF ring buffer");
+  return n;
+}
+
+Result<SamplerDrops> CpuSampler::read_drops() const {
+  int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) return Status::from_errno(-ncpus, "counting possible CPUs");
+  SamplerDrops drops;
+  std::vector<uint64_t> values(static_cast<size_t>(ncpus));
+  int fd = bpf_map__fd(impl_->skel->maps.flare_drops);
+  for (uint32_t cause = 0; cause < FLARE_DROP_MAX; ++cause) {
+    if (bpf_map_lookup_elem(fd, &cause, values.data()) != 0) {
+      return Status::from_errno(errno, "reading the BPF drop counters");
+    }
+    drops.per_cpu[cause] = values;
+  }
+  return drops;
+}
+
+}  // namespace flare::agent

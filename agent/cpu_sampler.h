@@ -1,0 +1,60 @@
+// Owns everything the CPU sampler puts into the kernel: the BPF skeleton, one
+// cpu-clock perf event per online CPU, the links between them and the ring
+// buffer reader. Destruction (or detach()) releases all of it; nothing is
+// pinned, so the kernel also frees it all if flare is killed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "bpf/cpu_sample.h"
+#include "common/status.h"
+
+namespace flare::agent {
+
+struct CpuSamplerOptions {
+  uint32_t frequency_hz = 99;
+  uint32_t ring_buffer_bytes = 4u << 20;  // power of two, multiple of the page size
+};
+
+// Drop counters read from the BPF side, per CPU and cause.
+struct SamplerDrops {
+  std::vector<uint64_t> per_cpu[FLARE_DROP_MAX];
+};
+
+class CpuSampler {
+ public:
+  using SampleHandler = std::function<void(const flare_cpu_sample&)>;
+
+  // Opens and loads the BPF program; nothing is attached yet.
+  static Result<std::unique_ptr<CpuSampler>> load(const CpuSamplerOptions& options, SampleHandler handler);
+  ~CpuSampler();
+  CpuSampler(const CpuSampler&) = delete;
+  CpuSampler& operator=(const CpuSampler&) = delete;
+
+  Status add_target(uint32_t pid);
+  // Opens the per-CPU perf events and attaches the program to each.
+  Status attach();
+  // Waits up to timeout_ms for samples and hands each to the handler.
+  // Returns the number of samples consumed.
+  Result<int> poll(int timeout_ms);
+  // Consumes whatever is in the ring buffer without waiting.
+  Result<int> drain();
+  // Detaches every link and closes every perf event. Idempotent.
+  void detach();
+
+  Result<SamplerDrops> read_drops() const;
+  uint64_t malformed_records() const { return malformed_records_; }
+
+ private:
+  struct Impl;
+  explicit CpuSampler(std::unique_ptr<Impl> impl);
+  static int on_record(void* ctx, void* data, size_t size);
+
+  std::unique_ptr<Impl> impl_;
+  uint64_t malformed_records_ = 0;
+};
+
+}  // namespace flare::agent

@@ -1,0 +1,246 @@
+#include "agent/process_symbolizer.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+
+namespace flare::agent {
+namespace {
+
+// Retired mappings are searched newest first, and only this many: a JIT or a
+// dlopen/dlclose loop retires mappings without bound, and an unknown address
+// must not cost a scan of all of them.
+constexpr size_t kMaxRetiredSearched = 1024;
+// Addresses already known to be in no mapping; cleared when full.
+constexpr size_t kMaxUnknownAddresses = 4096;
+
+uint64_t monotonic_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// Opens `path` as the target sees it. RESOLVE_IN_ROOT keeps absolute
+// symlinks inside the target's root: with a plain open of /proc/PID/root/path
+// they would resolve against the agent's root, letting a container point the
+// (privileged) agent at any host file. O_NONBLOCK: a FIFO must not hang us.
+int open_in_root(const std::string& root, const std::string& path) {
+  constexpr uint64_t kFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  int dirfd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) return -1;
+  struct open_how how{};
+  how.flags = kFlags;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof(how)));
+  if (fd < 0 && errno == ENOSYS) {
+    // Kernels before 5.6; the inode check below still rejects a file that is
+    // not the mapped one.
+    fd = ::open((root + path).c_str(), static_cast<int>(kFlags));
+  }
+  ::close(dirfd);
+  return fd;
+}
+
+bool inode_matches(int fd, uint64_t inode) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_ino) == inode;
+}
+
+}  // namespace
+
+struct ProcessSymbolizer::Slot {
+  Mapping mapping;
+  MapEntry entry;  // as last seen in /proc/PID/maps: identity and file id
+  ElfSymbolizer* elf = nullptr;
+  bool open_attempted = false;
+
+  bool same_as(const MapEntry& e) const {
+    return entry.start == e.start && entry.end == e.end && entry.offset == e.offset &&
+           entry.dev_major == e.dev_major && entry.dev_minor == e.dev_minor && entry.inode == e.inode &&
+           entry.perms == e.perms && entry.path == e.path;
+  }
+};
+
+ProcessSymbolizer::ProcessSymbolizer(uint32_t pid, ProcessSymbolizerOptions options)
+    : pid_(pid), options_(std::move(options)) {
+  if (!options_.files) options_.files = std::make_shared<SymbolFileCache>();
+  if (!options_.read_maps) options_.read_maps = read_proc_maps;
+  if (!options_.now_ns) options_.now_ns = monotonic_ns;
+}
+
+ProcessSymbolizer::~ProcessSymbolizer() = default;
+
+std::vector<const Mapping*> ProcessSymbolizer::current_mappings() const {
+  std::vector<const Mapping*> out;
+  out.reserve(current_.size());
+  for (const Slot* slot : current_) out.push_back(&slot->mapping);
+  return out;
+}
+
+ProcessSymbolizer::Slot* ProcessSymbolizer::find_current(uint64_t address) const {
+  auto it = std::upper_bound(current_.begin(), current_.end(), address,
+                             [](uint64_t a, const Slot* s) { return a < s->mapping.start; });
+  if (it == current_.begin()) return nullptr;
+  Slot* slot = *(it - 1);
+  return address < slot->mapping.end ? slot : nullptr;
+}
+
+ProcessSymbolizer::Slot* ProcessSymbolizer::find_retired(uint64_t address) const {
+  // Newest first: when ranges were reused, the latest occupant is the most
+  // likely owner of a late-resolved sample.
+  size_t searched = 0;
+  for (auto it = retired_.rbegin(); it != retired_.rend() && searched < kMaxRetiredSearched; ++it, ++searched) {
+    if (address >= (*it)->mapping.start && address < (*it)->mapping.end) return *it;
+  }
+  return nullptr;
+}
+
+bool ProcessSymbolizer::may_refresh(uint64_t address) const {
+  if (process_gone_ || unknown_addresses_.count(address) != 0) return false;
+  if (!last_refresh_ns_) return true;
+  return options_.now_ns() - *last_refresh_ns_ >= options_.min_refresh_interval_ns;
+}
+
+UserFrame ProcessSymbolizer::resolve(uint64_t address) {
+  Slot* slot = find_current(address);
+  if (slot == nullptr && may_refresh(address)) {
+    // A failed refresh is counted in stats and leaves the known mappings.
+    (void)refresh();
+    slot = find_current(address);
+    if (slot == nullptr) {
+      if (unknown_addresses_.size() >= kMaxUnknownAddresses) unknown_addresses_.clear();
+      unknown_addresses_.insert(address);
+    }
+  }
+  if (slot == nullptr) slot = find_retired(address);
+  UserFrame frame;
+  if (slot == nullptr) {
+    ++stats_.unknown_mapping;
+    return frame;
+  }
+  frame.mapping = &slot->mapping;
+  if (ElfSymbolizer* elf = symbolizer_for(*slot)) {
+    uint64_t file_offset = address - slot->mapping.start + slot->mapping.offset;
+    if (std::optional<uint64_t> vaddr = elf->file_offset_to_vaddr(file_offset)) {
+      frame.symbol = elf->symbolize(*vaddr);
+    }
+  }
+  if (!frame.symbol.resolved) ++stats_.unresolved;
+  return frame;
+}
+
+Status ProcessSymbolizer::refresh() {
+  ++stats_.refreshes;
+  last_refresh_ns_ = options_.now_ns();
+  Result<std::vector<MapEntry>> entries = options_.read_maps(pid_);
+  if (!entries.is_ok()) {
+    ++stats_.refresh_errors;
+    if (entries.status().code() == ErrorCode::kNotFound) process_gone_ = true;
+    return entries.status();
+  }
+
+  std::vector<Slot*> previous = std::move(current_);
+  std::vector<bool> kept(previous.size(), false);
+  current_.clear();
+  for (const MapEntry& entry : *entries) {
+    // `previous` is sorted by start and starts are unique within one
+    // snapshot, so an unchanged mapping is found by binary search.
+    auto it = std::lower_bound(previous.begin(), previous.end(), entry.start,
+                               [](const Slot* s, uint64_t start) { return s->mapping.start < start; });
+    if (it != previous.end() && (*it)->same_as(entry)) {
+      kept[static_cast<size_t>(it - previous.begin())] = true;
+      current_.push_back(*it);
+    } else {
+      current_.push_back(adopt(entry));
+    }
+  }
+  for (size_t i = 0; i < previous.size(); ++i) {
+    if (!kept[i]) retired_.push_back(previous[i]);
+  }
+  std::sort(current_.begin(), current_.end(),
+            [](const Slot* a, const Slot* b) { return a->mapping.start < b->mapping.start; });
+  return Status::ok();
+}
+
+ProcessSymbolizer::Slot* ProcessSymbolizer::adopt(const MapEntry& entry) {
+  // The same mapping may come back (a library re-opened at the same place):
+  // revive its retired slot so its identity and serial stay stable.
+  for (auto it = retired_.rbegin(); it != retired_.rend(); ++it) {
+    if ((*it)->same_as(entry)) {
+      Slot* slot = *it;
+      retired_.erase(std::next(it).base());
+      return slot;
+    }
+  }
+  auto slot = std::make_unique<Slot>();
+  slot->entry = entry;
+  Mapping& m = slot->mapping;
+  m.start = entry.start;
+  m.end = entry.end;
+  m.offset = entry.offset;
+  m.path = entry.path.empty() ? "[anon]" : entry.path;
+  m.serial = next_serial_++;
+  m.executable = entry.executable();
+  // Open code files at first sight, while they are surely still there: a
+  // library can be dlclose'd (and deleted) before its samples are resolved.
+  if (m.executable) symbolizer_for(*slot);
+  slots_.push_back(std::move(slot));
+  return slots_.back().get();
+}
+
+ElfSymbolizer* ProcessSymbolizer::symbolizer_for(Slot& slot) {
+  if (!slot.open_attempted && slot.entry.file_backed()) {
+    slot.open_attempted = true;
+    slot.elf = open_file(slot);
+    if (slot.elf != nullptr) slot.mapping.build_id = slot.elf->build_id();
+  }
+  return slot.elf;
+}
+
+ElfSymbolizer* ProcessSymbolizer::open_file(const Slot& slot) {
+  const MapEntry& entry = slot.entry;
+  FileId id{entry.dev_major, entry.dev_minor, entry.inode};
+  if (ElfSymbolizer* cached = options_.files->find(id)) return cached;
+
+  // Through the target's root, the path resolves in its mount namespace. The
+  // inode check catches a file replaced since it was mapped; devices are not
+  // compared because btrfs and overlayfs report different ones in maps and
+  // stat. map_files/ reaches exactly the mapped file, even deleted, but needs
+  // CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE).
+  std::string proc = "/proc/" + std::to_string(pid_);
+  std::string root_path = proc + "/root" + entry.path;
+  int fd = -1;
+  if (!entry.deleted) {
+    fd = open_in_root(proc + "/root", entry.path);
+    if (fd >= 0 && !inode_matches(fd, entry.inode)) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  if (fd < 0) {
+    char range[64];
+    std::snprintf(range, sizeof(range), "/map_files/%" PRIx64 "-%" PRIx64, entry.start, entry.end);
+    fd = ::open((proc + range).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  }
+  if (fd < 0) {
+    ++stats_.open_errors;
+    return nullptr;
+  }
+  Result<std::unique_ptr<ElfSymbolizer>> opened =
+      ElfSymbolizer::open_fd(fd, root_path, entry.path, options_.files->options());
+  if (!opened.is_ok()) {
+    ++stats_.open_errors;
+    return nullptr;
+  }
+  return options_.files->insert(id, std::move(opened).value());
+}
+
+}  // namespace flare::agent

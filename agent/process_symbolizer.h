@@ -1,0 +1,104 @@
+// Turns user-space instruction addresses of one target process into
+// (mapping, function, file:line), tracking the process's mappings as they
+// come and go.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "agent/elf_symbolizer.h"
+#include "agent/proc_maps.h"
+#include "agent/symbol_file_cache.h"
+#include "common/status.h"
+
+namespace flare::agent {
+
+struct Mapping {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  uint64_t offset = 0;
+  // The path the target sees; "[anon]", "[heap]", "[vdso]"... for mappings
+  // without a file.
+  std::string path;
+  std::string build_id;  // lowercase hex; "" if none or the file could not be opened
+  uint64_t serial = 0;   // unique per Mapping within one ProcessSymbolizer, from 1
+  bool executable = false;
+};
+
+struct UserFrame {
+  const Mapping* mapping = nullptr;  // null: no mapping covers the address
+  SourceSymbol symbol;
+};
+
+struct ProcessSymbolizerOptions {
+  // Shared across the capture's processes; a private cache when null.
+  std::shared_ptr<SymbolFileCache> files;
+  // A miss triggers at most one re-read of the maps per interval, so garbage
+  // addresses from a broken unwind cannot cause a storm of /proc reads.
+  uint64_t min_refresh_interval_ns = 50'000'000;
+  // Test seams; default to read_proc_maps and CLOCK_MONOTONIC.
+  std::function<Result<std::vector<MapEntry>>(uint32_t pid)> read_maps;
+  std::function<uint64_t()> now_ns;
+};
+
+// Not thread-safe. Mapping objects are never freed while the symbolizer lives,
+// so `UserFrame::mapping` pointers stay valid and `serial`s stay unique.
+class ProcessSymbolizer {
+ public:
+  explicit ProcessSymbolizer(uint32_t pid, ProcessSymbolizerOptions options = {});
+  ~ProcessSymbolizer();
+  ProcessSymbolizer(const ProcessSymbolizer&) = delete;
+  ProcessSymbolizer& operator=(const ProcessSymbolizer&) = delete;
+
+  uint32_t pid() const { return pid_; }
+
+  // `address` is already adjusted by the caller (the leaf pc, or a return
+  // address minus one). Looks in the current mappings, re-reads the maps on a
+  // miss (rate-limited), then falls back to retired mappings: a library that
+  // was sampled and then unmapped (dlclose) still symbolizes.
+  UserFrame resolve(uint64_t address);
+
+  // Re-reads /proc/PID/maps now. Mappings that disappeared become retired;
+  // on error (e.g. the process exited) the known mappings stay as they were.
+  Status refresh();
+
+  // The mappings as of the last refresh, sorted by start.
+  std::vector<const Mapping*> current_mappings() const;
+
+  struct Stats {
+    uint64_t refreshes = 0;        // reads of /proc/PID/maps attempted
+    uint64_t refresh_errors = 0;   // ...that failed
+    uint64_t unknown_mapping = 0;  // resolve() calls no mapping covered
+    uint64_t unresolved = 0;       // resolve() calls with a mapping but no symbol
+    uint64_t open_errors = 0;      // mapped files that could not be opened as ELF
+  };
+  Stats stats() const { return stats_; }
+
+ private:
+  struct Slot;
+
+  Slot* find_current(uint64_t address) const;
+  Slot* find_retired(uint64_t address) const;
+  bool may_refresh(uint64_t address) const;
+  Slot* adopt(const MapEntry& entry);
+  ElfSymbolizer* symbolizer_for(Slot& slot);
+  ElfSymbolizer* open_file(const Slot& slot);
+
+  uint32_t pid_;
+  ProcessSymbolizerOptions options_;
+  std::vector<std::unique_ptr<Slot>> slots_;  // every mapping ever seen
+  std::vector<Slot*> current_;                // sorted by start
+  std::vector<Slot*> retired_;                // oldest first
+  std::unordered_set<uint64_t> unknown_addresses_;
+  std::optional<uint64_t> last_refresh_ns_;
+  bool process_gone_ = false;
+  uint64_t next_serial_ = 1;
+  Stats stats_;
+};
+
+}  // namespace flare::agent

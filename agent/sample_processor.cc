@@ -1,0 +1,138 @@
+#include "agent/sample_processor.h"
+
+#include <cstring>
+#include <string>
+
+namespace flare::agent {
+
+SampleProcessor::SampleProcessor(rec::RecordingWriter& writer, std::optional<KernelSymbolizer> kernel,
+                                 std::shared_ptr<SymbolFileCache> files)
+    : writer_(writer), kernel_(std::move(kernel)), files_(std::move(files)) {}
+
+ProcessSymbolizer& SampleProcessor::process_symbolizer(uint32_t pid) {
+  auto& slot = processes_[pid];
+  if (!slot) {
+    ProcessSymbolizerOptions options;
+    options.files = files_;
+    slot = std::make_unique<ProcessSymbolizer>(pid, std::move(options));
+  }
+  return *slot;
+}
+
+ProcessSymbolizer::Stats SampleProcessor::symbolizer_stats() const {
+  ProcessSymbolizer::Stats total{};
+  for (const auto& [pid, p] : processes_) {
+    ProcessSymbolizer::Stats s = p->stats();
+    total.refreshes += s.refreshes;
+    total.unknown_mapping += s.unknown_mapping;
+    total.unresolved += s.unresolved;
+    total.refresh_errors += s.refresh_errors;
+    total.open_errors += s.open_errors;
+  }
+  return total;
+}
+
+uint32_t SampleProcessor::mapping_id(uint32_t pid, const Mapping& mapping) {
+  auto [it, inserted] = mapping_ids_.try_emplace(&mapping, 0);
+  if (inserted) {
+    rec::MappingInfo info;
+    info.pid = pid;
+    info.start = mapping.start;
+    info.end = mapping.end;
+    info.file_offset = mapping.offset;
+    info.path = writer_.intern_string(mapping.path);
+    info.build_id = writer_.intern_string(mapping.build_id);
+    it->second = writer_.add_mapping(info);
+  }
+  return it->second;
+}
+
+uint32_t SampleProcessor::user_frame(uint32_t pid, uint64_t address) {
+  auto [it, inserted] = frame_ids_.try_emplace(FrameKey{pid, address}, 0);
+  if (!inserted) return it->second;
+  UserFrame resolved = process_symbolizer(pid).resolve(address);
+  rec::FrameInfo frame;
+  frame.address = address;
+  frame.kind = rec::FrameKind::kUser;
+  if (resolved.mapping) {
+    frame.mapping = mapping_id(pid, *resolved.mapping);
+  } else {
+    ++stats_.frames_unknown_mapping;
+  }
+  if (resolved.symbol.resolved) {
+    frame.flags |= rec::kFrameResolved;
+    frame.function = writer_.intern_string(resolved.symbol.function);
+    frame.file = writer_.intern_string(resolved.symbol.file);
+    frame.line = resolved.symbol.line;
+  } else {
+    ++stats_.frames_unresolved;
+  }
+  it->second = writer_.add_frame(frame);
+  return it->second;
+}
+
+uint32_t SampleProcessor::kernel_frame(uint64_t address) {
+  auto [it, inserted] = frame_ids_.try_emplace(FrameKey{0, address}, 0);
+  if (!inserted) return it->second;
+  rec::FrameInfo frame;
+  frame.address = address;
+  frame.kind = rec::FrameKind::kKernel;
+  SourceSymbol symbol = kernel_ ? kernel_->resolve(address) : SourceSymbol{};
+  if (symbol.resolved) {
+    frame.flags |= rec::kFrameResolved;
+    frame.function = writer_.intern_string(symbol.function);
+  } else {
+    ++stats_.frames_unresolved;
+  }
+  it->second = writer_.add_frame(frame);
+  return it->second;
+}
+
+uint32_t SampleProcessor::truncated_frame() {
+  if (truncated_frame_id_ == 0) {
+    rec::FrameInfo frame;
+    frame.kind = rec::FrameKind::kUser;
+    frame.flags = rec::kFrameResolved;
+    frame.function = writer_.intern_string("[truncated]");
+    truncated_frame_id_ = writer_.add_frame(frame);
+  }
+  return truncated_frame_id_;
+}
+
+void SampleProcessor::process(const flare_cpu_sample& sample) {
+  ++stats_.samples;
+  stack_scratch_.clear();
+  // Callers' return addresses point after the call; minus one puts them inside
+  // the call instruction, so the line and inline chain are the caller's.
+  if (sample.kernel_stack_bytes > 0) {
+    size_t n = static_cast<size_t>(sample.kernel_stack_bytes) / sizeof(uint64_t);
+    for (size_t i = 0; i < n && i < FLARE_MAX_KERNEL_FRAMES; ++i) {
+      uint64_t ip = sample.kernel_ips[i];
+      stack_scratch_.push_back(kernel_frame(i == 0 ? ip : ip - 1));
+    }
+  }
+  if (sample.user_stack_bytes > 0) {
+    size_t n = static_cast<size_t>(sample.user_stack_bytes) / sizeof(uint64_t);
+    for (size_t i = 0; i < n && i < FLARE_MAX_USER_FRAMES; ++i) {
+      uint64_t ip = sample.user_ips[i];
+      stack_scratch_.push_back(user_frame(sample.pid, i == 0 ? ip : ip - 1));
+    }
+    if (n >= FLARE_MAX_USER_FRAMES) {
+      ++stats_.user_stacks_truncated;
+      stack_scratch_.push_back(truncated_frame());
+    }
+  }
+
+  char comm[FLARE_COMM_LEN + 1] = {};
+  std::memcpy(comm, sample.comm, FLARE_COMM_LEN);
+  writer_.set_thread(rec::ThreadInfo{sample.pid, sample.tid, writer_.intern_string(comm)});
+
+  rec::CpuSample out;
+  out.time_ns = sample.time_ns;
+  out.tid = sample.tid;
+  out.cpu = static_cast<uint16_t>(sample.cpu);
+  out.stack = writer_.intern_stack(stack_scratch_);
+  writer_.add_cpu_sample(out);
+}
+
+}  // namespace flare::agent

@@ -1,0 +1,50 @@
+// Opened ELF files shared by every ProcessSymbolizer of a capture, so a
+// library mapped by many targets (libc) is opened, indexed and cached once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "agent/elf_symbolizer.h"
+
+namespace flare::agent {
+
+// A file as /proc/PID/maps identifies it. Safe as a key: every cached entry
+// holds its file open, so the inode cannot be freed and its number reused
+// for another file while the entry lives.
+struct FileId {
+  uint32_t dev_major = 0;
+  uint32_t dev_minor = 0;
+  uint64_t inode = 0;
+  bool operator==(const FileId&) const = default;
+};
+
+class SymbolFileCache {
+ public:
+  explicit SymbolFileCache(SymbolizerOptions options = {}) : options_(std::move(options)) {}
+
+  const SymbolizerOptions& options() const { return options_; }
+
+  // nullptr when the file has not been opened yet. Failures are not cached
+  // here: whether a file can be opened depends on the process it is reached
+  // through (mount namespace, lifetime), so callers remember their own.
+  ElfSymbolizer* find(const FileId& id) const;
+  // Takes ownership; returns the cached symbolizer (the existing one if the
+  // file was inserted meanwhile).
+  ElfSymbolizer* insert(const FileId& id, std::unique_ptr<ElfSymbolizer> symbolizer);
+  size_t size() const { return files_.size(); }
+
+ private:
+  struct FileIdHash {
+    size_t operator()(const FileId& id) const {
+      uint64_t dev = (uint64_t{id.dev_major} << 32) | id.dev_minor;
+      return std::hash<uint64_t>()(id.inode * 0x9e3779b97f4a7c15ull ^ dev);
+    }
+  };
+
+  SymbolizerOptions options_;
+  std::unordered_map<FileId, std::unique_ptr<ElfSymbolizer>, FileIdHash> files_;
+};
+
+}  // namespace flare::agent

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Records of the CPU sampler family, shared by bpf/cpu_sampler.bpf.c and the
+ * agent. Fixed-width fields only; the layout is static-asserted on both
+ * sides so a change to one side cannot silently misread the other.
+ */
+#ifndef FLARE_BPF_CPU_SAMPLE_H
+#define FLARE_BPF_CPU_SAMPLE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#ifdef __cplusplus
+#define FLARE_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define FLARE_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* bpf_get_stack() is capped by kernel.perf_event_max_stack (127 by default). */
+#define FLARE_MAX_USER_FRAMES 127
+#define FLARE_MAX_KERNEL_FRAMES 64
+#define FLARE_MAX_TARGETS 1024
+#define FLARE_COMM_LEN 16
+
+/* Why a sample was lost or degraded; indexes the per-CPU flare_drops map. */
+enum flare_drop_cause {
+	FLARE_DROP_RINGBUF_FULL = 0,
+	FLARE_DROP_USER_STACK = 1,
+	FLARE_DROP_KERNEL_STACK = 2,
+	FLARE_DROP_MAX = 3,
+};
+
+struct flare_cpu_sample {
+	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 pid;     /* tgid */
+	__u32 tid;
+	__u32 cpu;
+	__s32 user_stack_bytes;   /* bytes of user_ips filled, or -errno */
+	__s32 kernel_stack_bytes; /* bytes of kernel_ips filled, or -errno */
+	__u32 reserved;
+	char comm[FLARE_COMM_LEN];
+	__u64 kernel_ips[FLARE_MAX_KERNEL_FRAMES];
+	__u64 user_ips[FLARE_MAX_USER_FRAMES];
+};
+
+FLARE_STATIC_ASSERT(sizeof(struct flare_cpu_sample) ==
+			    48 + 8 * (FLARE_MAX_KERNEL_FRAMES + FLARE_MAX_USER_FRAMES),
+		    "flare_cpu_sample layout changed");
+FLARE_STATIC_ASSERT(__builtin_offsetof(struct flare_cpu_sample, kernel_ips) == 48,
+		    "flare_cpu_sample header layout changed");
+
+#endif /* FLARE_BPF_CPU_SAMPLE_H */

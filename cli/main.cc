@@ -1,0 +1,45 @@
+// flare: one binary, one subcommand per job.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"flare: an eBPF profiler and flight recorder for Linux.\n"
+               "Records CPU stacks of running processes into a compact recording and converts it\n"
+               "to pprof, folded stacks and text views.",
+               "flare"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", FLARE_VERSION);
+  app.footer("Run 'flare SUBCOMMAND --help' for a subcommand's options.\n"
+             "Exit codes: 0 success, 1 runtime failure, 2 usage error; record -- CMD exits with CMD's status.");
+
+  std::vector<std::pair<CLI::App*, flare::cli::CommandRunner>> commands;
+  auto add = [&](flare::cli::CommandRunner (*make)(CLI::App&), const char* name, const char* about) {
+    CLI::App* sub = app.add_subcommand(name, about);
+    commands.emplace_back(sub, make(*sub));
+  };
+  add(flare::cli::add_record_command, "record", "Record CPU stacks of a running process (-p) or a command (--)");
+  add(flare::cli::add_convert_command, "convert", "Convert a recording to pprof or folded stacks");
+  add(flare::cli::add_top_command, "top", "Show the functions where CPU time went");
+  add(flare::cli::add_info_command, "info", "Summarize a recording: time range, threads, drops, statistics");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, usage exit code; the subcommand's --help has the details.
+    std::cerr << "flare: error: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  for (auto& [sub, run] : commands) {
+    if (sub->parsed()) return run();
+  }
+  return 2;
+}

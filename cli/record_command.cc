@@ -1,0 +1,114 @@
+#include <signal.h>
+
+#include <atomic>
+#include <charconv>
+#include <iostream>
+#include <memory>
+
+#include "agent/capture.h"
+#include "cli/commands.h"
+#include "common/duration.h"
+
+namespace flare::cli {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_stop_signal(int) { g_stop.store(true); }
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: the poll loop must wake up
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+Result<std::vector<uint32_t>> parse_pids(const std::vector<std::string>& specs) {
+  std::vector<uint32_t> pids;
+  for (const std::string& spec : specs) {
+    std::string_view rest = spec;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      uint32_t pid = 0;
+      auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), pid);
+      if (ec != std::errc() || end != item.data() + item.size() || pid == 0) {
+        return Status(ErrorCode::kInvalidArgument, "invalid PID '" + std::string(item) + "'");
+      }
+      pids.push_back(pid);
+    }
+  }
+  return pids;
+}
+
+struct RecordArgs {
+  std::vector<std::string> pids;
+  std::string duration;
+  uint32_t frequency = 99;
+  std::string output;
+  std::vector<std::string> command;
+  uint32_t ring_kib = 4096;
+  bool verbose = false;
+};
+
+int run_record(const RecordArgs& args) {
+  agent::CaptureOptions options;
+  auto pids = parse_pids(args.pids);
+  if (!pids.is_ok()) return report_error(pids.status());
+  options.pids = *pids;
+  options.command = args.command;
+  if (options.pids.empty() == options.command.empty()) {
+    return report_error(Status(ErrorCode::kInvalidArgument, "give either -p PID or -- COMMAND [ARGS...]"));
+  }
+  if (!args.duration.empty()) {
+    auto d = parse_duration_ns(args.duration);
+    if (!d.is_ok()) return report_error(d.status());
+    options.duration_ns = *d;
+  }
+  options.frequency_hz = args.frequency;
+  options.ring_buffer_bytes = args.ring_kib * 1024u;
+  options.output_path = args.output;
+  options.verbose = args.verbose;
+
+  install_stop_handlers();
+  auto summary = agent::run_capture(options, g_stop);
+  if (!summary.is_ok()) return report_error(summary.status());
+  const agent::CaptureSummary& s = *summary;
+  std::cerr << "flare: recorded " << s.samples << " samples in " << format_duration_ns(s.duration_ns) << " ("
+            << s.end_reason << "), " << s.lost << " lost, " << s.bytes << " bytes -> " << s.output_path << "\n";
+  if (s.child_exit_status >= 0) return s.child_exit_status;
+  return 0;
+}
+
+}  // namespace
+
+CommandRunner add_record_command(CLI::App& app) {
+  auto args = std::make_shared<RecordArgs>();
+  app.footer(
+      "The capture ends after -d, on SIGINT/SIGTERM, or when every target has exited; the\n"
+      "recording is finalized in each case. With -- CMD, flare exits with CMD's exit status\n"
+      "(after -d, recording stops and flare waits for CMD).\n"
+      "Needs CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (or root);\n"
+      "CAP_SYSLOG in addition for kernel function names.");
+  app.add_option("-p,--pid", args->pids, "Target process ID; repeatable or comma-separated")->type_name("PID");
+  app.add_option("-d,--duration", args->duration, "Capture length, e.g. 500ms, 30s, 2m (default: until stopped)")
+      ->type_name("DUR");
+  app.add_option("-F,--frequency", args->frequency, "CPU sampling frequency in Hz")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  app.add_option("-o,--output", args->output, "Recording to write (default: flare-<pid>-<time>.flare)")
+      ->type_name("FILE");
+  app.add_option("--ring-buffer-kib", args->ring_kib, "BPF ring buffer size in KiB (power of two)")
+      ->check(CLI::Range(64u, 1u << 20))
+      ->capture_default_str();
+  app.add_flag("-v,--verbose", args->verbose, "Print libbpf diagnostics");
+  app.add_option("command", args->command, "Command to spawn and record (after --)")->type_name("CMD ARGS");
+  app.positionals_at_end(true);
+  return [args] { return run_record(*args); };
+}
+
+}  // namespace flare::cli

@@ -1,0 +1,109 @@
+// Subcommands that read a recording: convert, top, info. None needs
+// privileges.
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/output_file.h"
+#include "recorder/reader.h"
+#include "viewer/folded.h"
+#include "viewer/info.h"
+#include "viewer/pprof.h"
+#include "viewer/top.h"
+
+namespace flare::cli {
+
+namespace {
+
+struct InputArgs {
+  std::string input;
+  bool salvage = false;
+};
+
+void add_input_options(CLI::App& app, InputArgs& args) {
+  app.add_option("recording", args.input, "Recording written by flare record")->required()->type_name("FILE");
+  app.add_flag("--salvage", args.salvage,
+               "Read an incomplete recording (e.g. FILE.partial of a killed capture) up to its last intact block");
+}
+
+Result<rec::Recording> load(const InputArgs& args) {
+  rec::ReadOptions options;
+  options.salvage = args.salvage;
+  return rec::read_recording(args.input, options);
+}
+
+}  // namespace
+
+CommandRunner add_convert_command(CLI::App& app) {
+  struct Args {
+    InputArgs in;
+    std::string to;
+    std::string output;
+    bool user_only = false;
+  };
+  auto args = std::make_shared<Args>();
+  add_input_options(app, args->in);
+  app.add_option("--to", args->to, "Output format: pprof (gzip'd profile.proto) or folded (collapsed stacks)")
+      ->required()
+      ->check(CLI::IsMember({"pprof", "folded"}));
+  app.add_option("-o,--output", args->output, "Output file ('-' = stdout; folded defaults to stdout)")
+      ->type_name("FILE");
+  app.add_flag("--user-only", args->user_only, "Drop kernel frames");
+  return [args]() -> int {
+    if (args->to == "pprof" && (args->output.empty() || args->output == "-")) {
+      return report_error(Status(ErrorCode::kInvalidArgument, "--to pprof needs -o FILE"));
+    }
+    Status writable = check_writable(args->output);
+    if (!writable.is_ok()) return report_error(writable);
+    auto rec = load(args->in);
+    if (!rec.is_ok()) return report_error(rec.status());
+    viewer::ViewOptions view;
+    view.user_only = args->user_only;
+    Status st = write_output(args->output, [&](std::ostream& out) {
+      return args->to == "pprof" ? viewer::write_pprof(*rec, view, out) : viewer::write_folded(*rec, view, out);
+    });
+    return st.is_ok() ? 0 : report_error(st);
+  };
+}
+
+CommandRunner add_top_command(CLI::App& app) {
+  struct Args {
+    InputArgs in;
+    size_t limit = 20;
+    bool user_only = false;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  add_input_options(app, args->in);
+  app.add_option("-n,--limit", args->limit, "Rows to show (0 = all)")->capture_default_str();
+  app.add_flag("--user-only", args->user_only, "Drop kernel frames");
+  app.add_flag("--json", args->json, "Machine-readable output");
+  return [args]() -> int {
+    auto rec = load(args->in);
+    if (!rec.is_ok()) return report_error(rec.status());
+    viewer::TopOptions options;
+    options.view.user_only = args->user_only;
+    options.limit = args->limit;
+    options.json = args->json;
+    Status st = write_output("-", [&](std::ostream& out) { return viewer::write_top(*rec, options, out); });
+    return st.is_ok() ? 0 : report_error(st);
+  };
+}
+
+CommandRunner add_info_command(CLI::App& app) {
+  struct Args {
+    InputArgs in;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  add_input_options(app, args->in);
+  app.add_flag("--json", args->json, "Machine-readable output");
+  return [args]() -> int {
+    auto rec = load(args->in);
+    if (!rec.is_ok()) return report_error(rec.status());
+    Status st = write_output("-", [&](std::ostream& out) { return viewer::write_info(*rec, args->json, out); });
+    return st.is_ok() ? 0 : report_error(st);
+  };
+}
+
+}  // namespace flare::cli

@@ -1,0 +1,42 @@
+# The module dependency direction is agent -> recorder <- viewer, and only the
+# agent may link libbpf. This walks each module's link graph at configure time
+# and fails the build when a forbidden edge appears, so the rule cannot erode
+# silently.
+
+function(_flare_collect_links target out_var)
+  set(seen "")
+  set(queue ${target})
+  while(queue)
+    list(POP_FRONT queue current)
+    if(current IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen ${current})
+    if(TARGET ${current})
+      get_target_property(libs ${current} LINK_LIBRARIES)
+      get_target_property(ilibs ${current} INTERFACE_LINK_LIBRARIES)
+      foreach(lib IN LISTS libs ilibs)
+        if(lib AND NOT lib MATCHES "NOTFOUND$")
+          list(APPEND queue ${lib})
+        endif()
+      endforeach()
+    endif()
+  endwhile()
+  set(${out_var} ${seen} PARENT_SCOPE)
+endfunction()
+
+function(_flare_forbid target)
+  _flare_collect_links(${target} deps)
+  foreach(forbidden IN LISTS ARGN)
+    foreach(dep IN LISTS deps)
+      if(dep MATCHES "${forbidden}")
+        message(FATAL_ERROR "module rule broken: ${target} must not depend on ${dep}")
+      endif()
+    endforeach()
+  endforeach()
+endfunction()
+
+function(flare_check_module_deps)
+  _flare_forbid(flare_recorder "[bB][pP][fF]" "flare_agent" "flare_viewer" "protobuf")
+  _flare_forbid(flare_viewer "[bB][pP][fF]" "flare_agent")
+endfunction()

@@ -1,0 +1,17 @@
+#include "recorder/model.h"
+
+namespace flare::rec {
+
+const char* lost_cause_name(LostCause cause) {
+  switch (cause) {
+    case LostCause::kRingBufferFull:
+      return "ring_buffer_full";
+    case LostCause::kUserStackFailed:
+      return "user_stack_failed";
+    case LostCause::kKernelStackFailed:
+      return "kernel_stack_failed";
+  }
+  return "unknown";
+}
+
+}  // namespace flare::rec

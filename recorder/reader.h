@@ -1,0 +1,21 @@
+// Reads a recording into memory, validating every byte it relies on: a
+// corrupt or truncated file yields a clear error, never a crash or a guess.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "recorder/model.h"
+
+namespace flare::rec {
+
+struct ReadOptions {
+  // Read up to the last complete, intact block and stop there instead of
+  // failing: for files a crashed capture left behind (PATH.partial).
+  bool salvage = false;
+};
+
+Result<Recording> read_recording(const std::string& path, const ReadOptions& options = {});
+Result<Recording> parse_recording(std::string_view bytes, const ReadOptions& options = {});
+
+}  // namespace flare::rec
