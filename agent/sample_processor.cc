@@ -101,6 +101,13 @@ uint32_t SampleProcessor::truncated_frame() {
 
 void SampleProcessor::process(const flare_cpu_sample& sample) {
   ++stats_.samples;
+  if (writer_.generation() != generation_) {
+    // A new chunk started: the writer's ids we cached are gone with it.
+    generation_ = writer_.generation();
+    frame_ids_.clear();
+    mapping_ids_.clear();
+    truncated_frame_id_ = 0;
+  }
   stack_scratch_.clear();
   // Callers' return addresses point after the call; minus one puts them inside
   // the call instruction, so the line and inline chain are the caller's.
@@ -123,9 +130,7 @@ void SampleProcessor::process(const flare_cpu_sample& sample) {
     }
   }
 
-  char comm[FLARE_COMM_LEN + 1] = {};
-  std::memcpy(comm, sample.comm, FLARE_COMM_LEN);
-  writer_.set_thread(rec::ThreadInfo{sample.pid, sample.tid, writer_.intern_string(comm)});
+  writer_.set_thread(sample.pid, sample.tid, std::string_view(sample.comm, strnlen(sample.comm, FLARE_COMM_LEN)));
 
   rec::CpuSample out;
   out.time_ns = sample.time_ns;

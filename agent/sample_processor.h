@@ -59,6 +59,7 @@ class SampleProcessor {
   std::unordered_map<FrameKey, uint32_t, FrameKeyHash> frame_ids_;  // pid 0: kernel
   std::unordered_map<const Mapping*, uint32_t> mapping_ids_;
   uint32_t truncated_frame_id_ = 0;
+  uint64_t generation_ = 0;  // the writer's chunk generation the caches belong to
   std::vector<uint32_t> stack_scratch_;
   ProcessorStats stats_;
 };

@@ -29,7 +29,12 @@ void add_input_options(CLI::App& app, InputArgs& args) {
 Result<rec::Recording> load(const InputArgs& args) {
   rec::ReadOptions options;
   options.salvage = args.salvage;
-  return rec::read_recording(args.input, options);
+  auto rec = rec::read_recording(args.input, options);
+  if (rec.is_ok() && rec->truncation.truncated) {
+    std::cerr << "flare: warning: " << args.input << " is incomplete (" << rec->truncation.reason
+              << "); using its intact part\n";
+  }
+  return rec;
 }
 
 }  // namespace
@@ -99,10 +104,18 @@ CommandRunner add_info_command(CLI::App& app) {
   add_input_options(app, args->in);
   app.add_flag("--json", args->json, "Machine-readable output");
   return [args]() -> int {
-    auto rec = load(args->in);
+    // info always shows what an incomplete file holds, and says where it
+    // ends; it still fails (exit 1) unless --salvage accepts the truncation.
+    auto rec = rec::read_recording(args->in.input, {.salvage = true});
     if (!rec.is_ok()) return report_error(rec.status());
     Status st = write_output("-", [&](std::ostream& out) { return viewer::write_info(*rec, args->json, out); });
-    return st.is_ok() ? 0 : report_error(st);
+    if (!st.is_ok()) return report_error(st);
+    if (rec->truncation.truncated && !args->in.salvage) {
+      return report_error(Status(ErrorCode::kCorruptData, args->in.input + " is incomplete (" +
+                                                              rec->truncation.reason +
+                                                              "); the summary above covers its intact part"));
+    }
+    return 0;
   };
 }
 

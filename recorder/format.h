@@ -20,6 +20,10 @@ enum class BlockKind : uint8_t {
   kEnd = 2,   // the file was finalized; nothing follows
 };
 
+enum BlockFlags : uint8_t {
+  kBlockChunkStart = 1 << 0,  // first block of a chunk: pools start empty
+};
+
 // Tags of the file header's TLV fields. Unknown tags are skipped.
 enum class HeaderTag : uint32_t {
   kFlareVersion = 1,
@@ -44,6 +48,12 @@ enum class RecordType : uint32_t {
   kCpuSample = 6,
   kLost = 7,
   kStat = 8,
+  kOffCpu = 9,
+  kWakeup = 10,
+  kAllocation = 11,
+  kFree = 12,
+  kGoroutine = 13,
+  kThreadEvent = 14,
 };
 
 }  // namespace flare::rec

@@ -1,6 +1,6 @@
 // The in-memory vocabulary of a recording, shared by the writer's API and the
-// reader's result. Everything is referenced by dense ids that are global to a
-// file (0 always means "none"); strings are interned into one table.
+// reader's result. Entries are referenced by dense ids (0 always means
+// "none"); strings are interned into one table.
 #pragma once
 
 #include <cstdint>
@@ -12,8 +12,8 @@
 
 namespace flare::rec {
 
-inline constexpr uint16_t kFormatMajor = 0;
-inline constexpr uint16_t kFormatMinor = 1;
+inline constexpr uint16_t kFormatMajor = 1;
+inline constexpr uint16_t kFormatMinor = 0;
 
 struct TargetInfo {
   uint32_t pid = 0;
@@ -90,7 +90,97 @@ struct LostRecord {
 
 const char* lost_cause_name(LostCause cause);
 
-// A whole recording loaded into memory by read_recording().
+// Event types beyond CPU samples. The format has room for every signal flare
+// records or will record; producers arrive with the scheduler, allocation and
+// goroutine work. Field meanings are fixed here and in docs/FORMAT.md.
+
+enum class OffCpuState : uint8_t {
+  kSleeping = 1,         // TASK_INTERRUPTIBLE
+  kUninterruptible = 2,  // TASK_UNINTERRUPTIBLE (D)
+  kPreempted = 3,        // switched out while runnable
+};
+
+enum OffCpuFlags : uint8_t {
+  kOffCpuClippedStart = 1 << 0,  // already off-CPU when the capture started
+  kOffCpuClippedEnd = 1 << 1,    // still off-CPU when the capture ended
+};
+
+struct OffCpuInterval {
+  uint64_t time_ns = 0;      // switched out
+  uint64_t blocked_ns = 0;   // until woken
+  uint64_t runq_ns = 0;      // woken until on-CPU again
+  uint32_t tid = 0;
+  uint32_t stack = 0;        // where it blocked
+  uint32_t waker_tid = 0;    // 0: no user waker (timer, interrupt) or unknown
+  uint32_t waker_stack = 0;
+  OffCpuState state = OffCpuState::kSleeping;
+  uint8_t flags = 0;
+};
+
+struct Wakeup {
+  uint64_t time_ns = 0;
+  uint32_t waker_pid = 0;
+  uint32_t waker_tid = 0;
+  uint32_t wakee_tid = 0;
+  uint32_t waker_stack = 0;
+};
+
+struct Allocation {
+  uint64_t time_ns = 0;
+  uint32_t tid = 0;
+  uint32_t stack = 0;
+  uint64_t address = 0;
+  uint64_t size = 0;    // bytes requested
+  uint64_t weight = 0;  // bytes this sample stands for (sampling); = size when unsampled
+};
+
+struct Free {
+  uint64_t time_ns = 0;
+  uint32_t tid = 0;
+  uint64_t address = 0;
+};
+
+enum class GoroutineEventKind : uint8_t { kPark = 1, kReady = 2 };
+
+struct GoroutineEvent {
+  uint64_t time_ns = 0;
+  GoroutineEventKind kind = GoroutineEventKind::kPark;
+  uint32_t tid = 0;        // OS thread it happened on
+  uint64_t goid = 0;       // the goroutine parked or made ready
+  uint64_t waker_goid = 0; // ready only: the goroutine that readied it (0 unknown)
+  uint32_t reason = 0;     // park only: wait reason, string id
+  uint32_t stack = 0;      // park: parking stack; ready: waker's stack
+};
+
+enum class ThreadEventKind : uint8_t { kStart = 1, kEnd = 2 };
+
+struct ThreadEvent {
+  uint64_t time_ns = 0;
+  ThreadEventKind kind = ThreadEventKind::kStart;
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+};
+
+// What a reader learned about the file's structure (for `flare info`).
+struct ChunkSummary {
+  uint32_t chunk_id = 0;
+  uint64_t first_ns = 0, last_ns = 0;  // event time range, 0 when no events
+  uint32_t blocks = 0;
+  uint64_t file_bytes = 0;  // block headers + compressed payloads
+  uint64_t raw_bytes = 0;   // decompressed payloads
+};
+
+// Why a read stopped before the end marker, when it did.
+struct Truncation {
+  bool truncated = false;
+  uint64_t offset = 0;      // where the intact prefix ends
+  uint64_t bytes_ignored = 0;
+  std::string reason;       // e.g. "incomplete block", "no end marker"
+};
+
+// A whole recording loaded into memory by read_recording(). Ids here are
+// global to the Recording: the reader merges the chunks' local pools by
+// content, so the same frame or stack has one id however it was chunked.
 struct Recording {
   FileHeader header;
   std::vector<std::string> strings{""};
@@ -99,11 +189,20 @@ struct Recording {
   std::vector<std::vector<uint32_t>> stacks{{}};
   std::unordered_map<uint32_t, ThreadInfo> threads;  // by tid, last name seen
   std::vector<CpuSample> samples;
+  std::vector<OffCpuInterval> offcpu;
+  std::vector<Wakeup> wakeups;
+  std::vector<Allocation> allocations;
+  std::vector<Free> frees;
+  std::vector<GoroutineEvent> goroutine_events;
+  std::vector<ThreadEvent> thread_events;
   std::vector<LostRecord> lost;
   std::vector<std::pair<std::string, uint64_t>> stats;  // agent self-statistics
-  bool finalized = false;       // the end block was present
+  bool finalized = false;  // the end block was present
+  Truncation truncation;
+  std::vector<ChunkSummary> chunks;
   uint64_t blocks_read = 0;
-  uint64_t trailing_bytes_ignored = 0;  // only with salvage: an incomplete tail
+  uint64_t unknown_records_skipped = 0;  // record types from a newer minor version
+  uint64_t file_bytes = 0;
 
   const std::string& str(uint32_t id) const { return id < strings.size() ? strings[id] : strings[0]; }
   std::span<const uint32_t> stack(uint32_t id) const {

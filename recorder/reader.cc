@@ -2,7 +2,9 @@
 
 #include <zstd.h>
 
+#include <array>
 #include <fstream>
+#include <unordered_map>
 #include <sstream>
 
 #include "recorder/byte_io.h"
@@ -60,21 +62,34 @@ Status parse_header(ByteReader& in, FileHeader& h) {
   return Status::ok();
 }
 
+// Chunk-local ids must stay small enough that a corrupt id cannot make us
+// allocate gigabytes: no real chunk comes close to this many entries.
+constexpr uint64_t kMaxLocalId = 1u << 24;
+
 template <typename T>
-void put(std::vector<T>& pool, uint64_t id, T value) {
-  if (pool.size() <= id) pool.resize(id + 1);
-  pool[id] = std::move(value);
-}
+struct KeyHash {
+  size_t operator()(const T& key) const {
+    size_t h = 0xcbf29ce484222325ull;
+    for (auto v : key) h = (h ^ static_cast<size_t>(v)) * 0x100000001b3ull;
+    return h;
+  }
+};
 
-// Ids must stay small enough that a corrupt id cannot make us allocate
-// gigabytes: no real recording comes close to this many entries.
-constexpr uint64_t kMaxId = 1u << 28;
-
+// Decodes blocks into a Recording. Pool entries arrive with chunk-local ids
+// and are merged by content into the Recording's global pools, so equal
+// frames and stacks of different chunks (or of concatenated files) get one id.
 class BlockParser {
  public:
   explicit BlockParser(Recording& rec) : rec_(rec) {}
 
-  Status parse(std::string_view raw) {
+  void start_chunk() {
+    strings_.assign(1, 0);
+    mappings_.assign(1, 0);
+    frames_.assign(1, 0);
+    stacks_.assign(1, 0);
+  }
+
+  Status parse(std::string_view raw, ChunkSummary& chunk) {
     ByteReader in(raw);
     uint64_t prev_time = 0;
     while (!in.at_end()) {
@@ -82,22 +97,53 @@ class BlockParser {
       std::string_view body = in.bytes();
       if (in.failed()) return corrupt("malformed record framing");
       ByteReader r(body);
-      FLARE_RETURN_IF_ERROR(parse_record(type, r, prev_time));
+      Status st = parse_record(type, r, prev_time, chunk);
+      if (!st.is_ok()) return st;
       if (r.failed()) return corrupt("truncated record of type " + std::to_string(static_cast<uint32_t>(type)));
     }
     return Status::ok();
   }
 
  private:
-  bool defined_string(uint64_t id) const { return id < rec_.strings.size(); }
+  // Maps a chunk-local reference to a global id; false when undefined.
+  static bool lookup(const std::vector<uint32_t>& local, uint64_t id, uint32_t& out) {
+    if (id == 0) {
+      out = 0;
+      return true;
+    }
+    if (id >= local.size() || local[id] == 0) return false;
+    out = local[id];
+    return true;
+  }
 
-  Status parse_record(RecordType type, ByteReader& r, uint64_t& prev_time) {
+  static bool define(std::vector<uint32_t>& local, uint64_t id, uint32_t global) {
+    if (id == 0 || id > kMaxLocalId) return false;
+    if (local.size() <= id) local.resize(id + 1, 0);
+    local[id] = global;
+    return true;
+  }
+
+  uint32_t global_string(std::string_view s) {
+    auto [it, inserted] = string_ids_.try_emplace(std::string(s), static_cast<uint32_t>(rec_.strings.size()));
+    if (inserted) rec_.strings.emplace_back(s);
+    return it->second;
+  }
+
+  uint64_t take_time(ByteReader& r, uint64_t& prev_time, ChunkSummary& chunk) {
+    uint64_t t = prev_time + static_cast<uint64_t>(r.svarint());
+    prev_time = t;
+    if (chunk.first_ns == 0 || t < chunk.first_ns) chunk.first_ns = t;
+    if (t > chunk.last_ns) chunk.last_ns = t;
+    return t;
+  }
+
+  Status parse_record(RecordType type, ByteReader& r, uint64_t& prev_time, ChunkSummary& chunk) {
     switch (type) {
       case RecordType::kString: {
         uint64_t id = r.varint();
         std::string_view s = r.bytes();
-        if (id == 0 || id > kMaxId) return corrupt("bad string id");
-        put(rec_.strings, id, std::string(s));
+        if (r.failed()) return Status::ok();  // reported by the caller
+        if (!define(strings_, id, global_string(s))) return corrupt("bad string id");
         return Status::ok();
       }
       case RecordType::kMapping: {
@@ -107,61 +153,134 @@ class BlockParser {
         m.start = r.varint();
         m.end = r.varint();
         m.file_offset = r.varint();
-        m.path = static_cast<uint32_t>(r.varint());
-        m.build_id = static_cast<uint32_t>(r.varint());
-        if (id == 0 || id > kMaxId) return corrupt("bad mapping id");
-        if (!defined_string(m.path) || !defined_string(m.build_id)) return corrupt("mapping references an undefined string");
-        put(rec_.mappings, id, m);
+        uint64_t path = r.varint(), build_id = r.varint();
+        if (!lookup(strings_, path, m.path) || !lookup(strings_, build_id, m.build_id)) {
+          return corrupt("mapping references an undefined string");
+        }
+        std::array<uint64_t, 6> key{m.pid, m.start, m.end, m.file_offset, m.path, m.build_id};
+        auto [it, inserted] = mapping_ids_.try_emplace(key, static_cast<uint32_t>(rec_.mappings.size()));
+        if (inserted) rec_.mappings.push_back(m);
+        if (!define(mappings_, id, it->second)) return corrupt("bad mapping id");
         return Status::ok();
       }
       case RecordType::kFrame: {
         uint64_t id = r.varint();
         FrameInfo f;
         f.address = r.varint();
-        f.mapping = static_cast<uint32_t>(r.varint());
-        f.function = static_cast<uint32_t>(r.varint());
-        f.file = static_cast<uint32_t>(r.varint());
+        uint64_t mapping = r.varint(), function = r.varint(), file = r.varint();
         f.line = static_cast<uint32_t>(r.varint());
         f.kind = r.varint() == 1 ? FrameKind::kKernel : FrameKind::kUser;
         f.flags = static_cast<uint8_t>(r.varint());
-        if (id == 0 || id > kMaxId) return corrupt("bad frame id");
-        if (f.mapping >= rec_.mappings.size()) return corrupt("frame references an undefined mapping");
-        if (!defined_string(f.function) || !defined_string(f.file)) return corrupt("frame references an undefined string");
-        put(rec_.frames, id, f);
+        if (!lookup(mappings_, mapping, f.mapping)) return corrupt("frame references an undefined mapping");
+        if (!lookup(strings_, function, f.function) || !lookup(strings_, file, f.file)) {
+          return corrupt("frame references an undefined string");
+        }
+        std::array<uint64_t, 7> key{f.address, f.mapping, f.function, f.file, f.line,
+                                    static_cast<uint64_t>(f.kind), f.flags};
+        auto [it, inserted] = frame_ids_.try_emplace(key, static_cast<uint32_t>(rec_.frames.size()));
+        if (inserted) rec_.frames.push_back(f);
+        if (!define(frames_, id, it->second)) return corrupt("bad frame id");
         return Status::ok();
       }
       case RecordType::kStack: {
         uint64_t id = r.varint();
         uint64_t n = r.varint();
-        if (id == 0 || id > kMaxId || n > r.remaining()) return corrupt("bad stack record");
+        if (n > r.remaining()) return corrupt("bad stack record");
         std::vector<uint32_t> frames(n);
         for (auto& f : frames) {
-          uint64_t fid = r.varint();
-          if (fid == 0 || fid >= rec_.frames.size()) return corrupt("stack references an undefined frame");
-          f = static_cast<uint32_t>(fid);
+          if (!lookup(frames_, r.varint(), f) || f == 0) return corrupt("stack references an undefined frame");
         }
-        put(rec_.stacks, id, std::move(frames));
+        auto [it, inserted] = stack_ids_.try_emplace(frames, static_cast<uint32_t>(rec_.stacks.size()));
+        if (inserted) rec_.stacks.push_back(std::move(frames));
+        if (!define(stacks_, id, it->second)) return corrupt("bad stack id");
         return Status::ok();
       }
       case RecordType::kThread: {
         ThreadInfo t;
         t.pid = static_cast<uint32_t>(r.varint());
         t.tid = static_cast<uint32_t>(r.varint());
-        t.name = static_cast<uint32_t>(r.varint());
-        if (!defined_string(t.name)) return corrupt("thread references an undefined string");
+        if (!lookup(strings_, r.varint(), t.name)) return corrupt("thread references an undefined string");
         rec_.threads[t.tid] = t;
         return Status::ok();
       }
       case RecordType::kCpuSample: {
         CpuSample s;
-        s.time_ns = prev_time + static_cast<uint64_t>(r.svarint());
+        s.time_ns = take_time(r, prev_time, chunk);
         s.tid = static_cast<uint32_t>(r.varint());
         uint64_t stack = r.varint();
         s.cpu = static_cast<uint16_t>(r.varint());
-        if (stack >= rec_.stacks.size()) return corrupt("sample references an undefined stack");
-        s.stack = static_cast<uint32_t>(stack);
-        prev_time = s.time_ns;
+        if (!lookup(stacks_, stack, s.stack)) return corrupt("sample references an undefined stack");
         rec_.samples.push_back(s);
+        return Status::ok();
+      }
+      case RecordType::kOffCpu: {
+        OffCpuInterval e;
+        e.time_ns = take_time(r, prev_time, chunk);
+        e.blocked_ns = r.varint();
+        e.runq_ns = r.varint();
+        e.tid = static_cast<uint32_t>(r.varint());
+        uint64_t stack = r.varint();
+        e.waker_tid = static_cast<uint32_t>(r.varint());
+        uint64_t waker_stack = r.varint();
+        e.state = static_cast<OffCpuState>(r.varint());
+        e.flags = static_cast<uint8_t>(r.varint());
+        if (!lookup(stacks_, stack, e.stack) || !lookup(stacks_, waker_stack, e.waker_stack)) {
+          return corrupt("off-CPU interval references an undefined stack");
+        }
+        rec_.offcpu.push_back(e);
+        return Status::ok();
+      }
+      case RecordType::kWakeup: {
+        Wakeup e;
+        e.time_ns = take_time(r, prev_time, chunk);
+        e.waker_pid = static_cast<uint32_t>(r.varint());
+        e.waker_tid = static_cast<uint32_t>(r.varint());
+        e.wakee_tid = static_cast<uint32_t>(r.varint());
+        if (!lookup(stacks_, r.varint(), e.waker_stack)) return corrupt("wakeup references an undefined stack");
+        rec_.wakeups.push_back(e);
+        return Status::ok();
+      }
+      case RecordType::kAllocation: {
+        Allocation e;
+        e.time_ns = take_time(r, prev_time, chunk);
+        e.tid = static_cast<uint32_t>(r.varint());
+        uint64_t stack = r.varint();
+        e.address = r.varint();
+        e.size = r.varint();
+        e.weight = r.varint();
+        if (!lookup(stacks_, stack, e.stack)) return corrupt("allocation references an undefined stack");
+        rec_.allocations.push_back(e);
+        return Status::ok();
+      }
+      case RecordType::kFree: {
+        Free e;
+        e.time_ns = take_time(r, prev_time, chunk);
+        e.tid = static_cast<uint32_t>(r.varint());
+        e.address = r.varint();
+        rec_.frees.push_back(e);
+        return Status::ok();
+      }
+      case RecordType::kGoroutine: {
+        GoroutineEvent e;
+        e.time_ns = take_time(r, prev_time, chunk);
+        e.kind = static_cast<GoroutineEventKind>(r.varint());
+        e.tid = static_cast<uint32_t>(r.varint());
+        e.goid = r.varint();
+        e.waker_goid = r.varint();
+        uint64_t reason = r.varint(), stack = r.varint();
+        if (!lookup(strings_, reason, e.reason) || !lookup(stacks_, stack, e.stack)) {
+          return corrupt("goroutine event references an undefined entry");
+        }
+        rec_.goroutine_events.push_back(e);
+        return Status::ok();
+      }
+      case RecordType::kThreadEvent: {
+        ThreadEvent e;
+        e.time_ns = take_time(r, prev_time, chunk);
+        e.kind = static_cast<ThreadEventKind>(r.varint());
+        e.pid = static_cast<uint32_t>(r.varint());
+        e.tid = static_cast<uint32_t>(r.varint());
+        rec_.thread_events.push_back(e);
         return Status::ok();
       }
       case RecordType::kLost: {
@@ -185,43 +304,47 @@ class BlockParser {
         return Status::ok();
       }
     }
-    return Status::ok();  // unknown record type of this major version: skipped
+    ++rec_.unknown_records_skipped;  // a record type of a newer minor version
+    return Status::ok();
   }
 
   Recording& rec_;
+  // Chunk-local id -> global id, per pool; 0 = undefined.
+  std::vector<uint32_t> strings_{0}, mappings_{0}, frames_{0}, stacks_{0};
+  std::unordered_map<std::string, uint32_t> string_ids_;
+  std::unordered_map<std::array<uint64_t, 6>, uint32_t, KeyHash<std::array<uint64_t, 6>>> mapping_ids_;
+  std::unordered_map<std::array<uint64_t, 7>, uint32_t, KeyHash<std::array<uint64_t, 7>>> frame_ids_;
+  std::unordered_map<std::vector<uint32_t>, uint32_t, KeyHash<std::vector<uint32_t>>> stack_ids_;
 };
 
 }  // namespace
 
 Result<Recording> parse_recording(std::string_view bytes, const ReadOptions& options) {
   Recording rec;
+  rec.file_bytes = bytes.size();
   ByteReader in(bytes);
   FLARE_RETURN_IF_ERROR(parse_header(in, rec.header));
 
   BlockParser parser(rec);
   std::string raw;
   uint32_t expected_seq = 0;
+  bool in_chunk = false;
   while (!in.at_end()) {
     size_t block_start = in.pos();
-    // A block that fails any check ends the salvageable prefix.
-    auto stop = [&](const std::string& why) -> Status {
-      if (options.salvage) {
-        rec.trailing_bytes_ignored = bytes.size() - block_start;
-        return Status::ok();
-      }
-      return corrupt(why + " at byte " + std::to_string(block_start) +
-                     " (the recording is truncated or corrupt; --salvage reads the intact part)");
+    // A block that fails any check ends the intact prefix of the file.
+    auto stop = [&](const std::string& why) {
+      rec.truncation = {true, block_start, bytes.size() - block_start, why + " at byte " + std::to_string(block_start)};
     };
     if (in.remaining() < kBlockHeaderSize) {
-      FLARE_RETURN_IF_ERROR(stop("incomplete block header"));
+      stop("incomplete block header");
       break;
     }
     std::string_view header_bytes = bytes.substr(block_start, kBlockHeaderSize - 4);
     uint32_t magic = in.u32();
     auto kind = static_cast<BlockKind>(in.u8());
-    in.u8();
+    uint8_t flags = in.u8();
     in.u16();
-    in.u32();  // chunk sequence: chunks need no special handling, ids are file-global
+    uint32_t chunk_id = in.u32();
     uint32_t seq = in.u32();
     in.u64();
     in.u64();
@@ -230,45 +353,67 @@ Result<Recording> parse_recording(std::string_view bytes, const ReadOptions& opt
     uint32_t payload_crc = in.u32();
     uint32_t header_crc = in.u32();
     if (magic != kBlockMagic || crc32_of(header_bytes) != header_crc) {
-      FLARE_RETURN_IF_ERROR(stop("bad block header"));
+      stop("bad block header");
       break;
     }
-    if (seq != expected_seq) {
-      FLARE_RETURN_IF_ERROR(stop("block sequence gap"));
+    if (compressed_len > kMaxBlockPayload || raw_len > kMaxBlockPayload) {
+      stop("oversized block");
       break;
     }
-    if (compressed_len > kMaxBlockPayload || raw_len > kMaxBlockPayload || in.remaining() < compressed_len) {
-      FLARE_RETURN_IF_ERROR(stop("incomplete block"));
+    if (in.remaining() < compressed_len) {
+      stop("incomplete block");
       break;
     }
     std::string_view payload = in.raw(compressed_len);
     if (crc32_of(payload) != payload_crc) {
-      FLARE_RETURN_IF_ERROR(stop("block checksum mismatch"));
+      stop("block checksum mismatch");
       break;
     }
-    ++expected_seq;
     if (kind == BlockKind::kEnd) {
       rec.finalized = true;
       ++rec.blocks_read;
+      if (!in.at_end()) {
+        rec.truncation = {false, in.pos(), bytes.size() - in.pos(), "data after the end block ignored"};
+      }
       break;
     }
     if (kind != BlockKind::kData) {
       ++rec.blocks_read;
       continue;  // a block kind from a newer minor version
     }
+    const bool chunk_start = flags & kBlockChunkStart;
+    if (chunk_start ? seq != 0 : (!in_chunk || seq != expected_seq || chunk_id != rec.chunks.back().chunk_id)) {
+      stop("block out of sequence");
+      break;
+    }
     raw.resize(raw_len);
     size_t n = ZSTD_decompress(raw.data(), raw.size(), payload.data(), payload.size());
     if (ZSTD_isError(n) || n != raw_len) {
-      FLARE_RETURN_IF_ERROR(stop("block does not decompress"));
+      stop("block does not decompress");
       break;
     }
-    Status st = parser.parse(raw);
+    if (chunk_start) {
+      parser.start_chunk();
+      rec.chunks.push_back(ChunkSummary{chunk_id});
+      in_chunk = true;
+    }
+    expected_seq = seq + 1;
+    ChunkSummary& chunk = rec.chunks.back();
+    Status st = parser.parse(raw, chunk);
+    // A block that passed its checksum but does not parse was written wrong
+    // or deliberately forged: never a crash artifact, so always an error.
     if (!st.is_ok()) return st.with_context("block at byte " + std::to_string(block_start));
+    ++chunk.blocks;
+    chunk.file_bytes += kBlockHeaderSize + compressed_len;
+    chunk.raw_bytes += raw_len;
     ++rec.blocks_read;
   }
-  if (!rec.finalized && !options.salvage) {
-    return corrupt("the recording is incomplete: it has no end marker (was the capture killed?); --salvage reads "
-                   "the intact part");
+  if (!rec.finalized && !rec.truncation.truncated) {
+    rec.truncation = {true, bytes.size(), 0, "no end marker"};
+  }
+  if (rec.truncation.truncated && !options.salvage) {
+    return corrupt("the recording is incomplete (" + rec.truncation.reason +
+                   "): the capture was killed or the file was cut or damaged; --salvage reads the intact part");
   }
   return rec;
 }

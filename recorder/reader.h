@@ -10,8 +10,9 @@
 namespace flare::rec {
 
 struct ReadOptions {
-  // Read up to the last complete, intact block and stop there instead of
-  // failing: for files a crashed capture left behind (PATH.partial).
+  // Return the intact prefix of an incomplete file (cut, damaged, or left as
+  // PATH.partial by a killed capture) instead of failing; the Recording's
+  // `truncation` says where and why it ends.
   bool salvage = false;
 };
 

@@ -80,43 +80,77 @@ RecordingWriter::~RecordingWriter() {
 
 uint32_t RecordingWriter::intern_string(std::string_view s) {
   if (s.empty()) return 0;
-  auto [it, inserted] = string_ids_.try_emplace(std::string(s), static_cast<uint32_t>(strings_.size()));
-  if (inserted) strings_.emplace_back(s);
-  return it->second;
-}
-
-uint32_t RecordingWriter::add_mapping(const MappingInfo& mapping) {
-  mappings_.push_back(mapping);
-  return static_cast<uint32_t>(mappings_.size() - 1);
-}
-
-uint32_t RecordingWriter::add_frame(const FrameInfo& frame) {
-  frames_.push_back(frame);
-  return static_cast<uint32_t>(frames_.size() - 1);
-}
-
-uint32_t RecordingWriter::intern_stack(std::span<const uint32_t> frame_ids) {
-  std::string key(reinterpret_cast<const char*>(frame_ids.data()), frame_ids.size_bytes());
-  auto [it, inserted] = stack_ids_.try_emplace(std::move(key), static_cast<uint32_t>(stack_offsets_.size() - 1));
+  auto [it, inserted] = string_ids_.try_emplace(std::string(s), static_cast<uint32_t>(string_ids_.size() + 1));
   if (inserted) {
-    stack_frames_.insert(stack_frames_.end(), frame_ids.begin(), frame_ids.end());
-    stack_offsets_.push_back(static_cast<uint32_t>(stack_frames_.size()));
+    begin_record(RecordType::kString);
+    record_.varint(it->second);
+    record_.bytes(s);
+    end_record();
   }
   return it->second;
 }
 
-void RecordingWriter::set_thread(const ThreadInfo& thread) {
-  auto it = threads_.find(thread.tid);
-  if (it != threads_.end() && it->second.name == thread.name && it->second.pid == thread.pid) return;
-  threads_[thread.tid] = thread;
-  thread_marks_.erase(thread.tid);  // re-emit with the new name
+uint32_t RecordingWriter::add_mapping(const MappingInfo& m) {
+  uint32_t id = next_mapping_id_++;
+  begin_record(RecordType::kMapping);
+  record_.varint(id);
+  record_.varint(m.pid);
+  record_.varint(m.start);
+  record_.varint(m.end);
+  record_.varint(m.file_offset);
+  record_.varint(m.path);
+  record_.varint(m.build_id);
+  end_record();
+  return id;
 }
 
-bool RecordingWriter::emitted(std::vector<uint32_t>& marks, uint32_t id) {
-  if (marks.size() <= id) marks.resize(id + 1, 0);
-  if (marks[id] == chunk_seq_ + 1) return true;
-  marks[id] = chunk_seq_ + 1;
-  return false;
+uint32_t RecordingWriter::add_frame(const FrameInfo& f) {
+  uint32_t id = next_frame_id_++;
+  begin_record(RecordType::kFrame);
+  record_.varint(id);
+  record_.varint(f.address);
+  record_.varint(f.mapping);
+  record_.varint(f.function);
+  record_.varint(f.file);
+  record_.varint(f.line);
+  record_.varint(static_cast<uint8_t>(f.kind));
+  record_.varint(f.flags);
+  end_record();
+  return id;
+}
+
+uint32_t RecordingWriter::intern_stack(std::span<const uint32_t> frame_ids) {
+  stack_key_.assign(reinterpret_cast<const char*>(frame_ids.data()), frame_ids.size_bytes());
+  auto it = stack_ids_.find(stack_key_);
+  if (it != stack_ids_.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(stack_ids_.size() + 1);
+  stack_ids_.emplace(stack_key_, id);
+  begin_record(RecordType::kStack);
+  record_.varint(id);
+  record_.varint(frame_ids.size());
+  for (uint32_t frame : frame_ids) record_.varint(frame);
+  end_record();
+  return id;
+}
+
+void RecordingWriter::set_thread(uint32_t pid, uint32_t tid, std::string_view name) {
+  ThreadState& t = threads_[tid];
+  if (t.pid == pid && t.name == name) return;
+  t.pid = pid;
+  t.name = name;
+  t.emitted = false;  // (re)emitted with the new name on next use
+}
+
+void RecordingWriter::ensure_thread(uint32_t tid) {
+  auto it = threads_.find(tid);
+  if (it == threads_.end() || it->second.emitted) return;
+  it->second.emitted = true;
+  uint32_t name = intern_string(it->second.name);
+  begin_record(RecordType::kThread);
+  record_.varint(it->second.pid);
+  record_.varint(tid);
+  record_.varint(name);
+  end_record();
 }
 
 void RecordingWriter::begin_record(RecordType type) {
@@ -129,88 +163,93 @@ void RecordingWriter::end_record() {
   pending_.bytes(record_.data());
 }
 
-void RecordingWriter::ensure_string(uint32_t id) {
-  if (id == 0 || emitted(string_marks_, id)) return;
-  begin_record(RecordType::kString);
-  record_.varint(id);
-  record_.bytes(strings_[id]);
-  end_record();
-}
-
-void RecordingWriter::ensure_mapping(uint32_t id) {
-  if (id == 0 || emitted(mapping_marks_, id)) return;
-  const MappingInfo& m = mappings_[id];
-  ensure_string(m.path);
-  ensure_string(m.build_id);
-  begin_record(RecordType::kMapping);
-  record_.varint(id);
-  record_.varint(m.pid);
-  record_.varint(m.start);
-  record_.varint(m.end);
-  record_.varint(m.file_offset);
-  record_.varint(m.path);
-  record_.varint(m.build_id);
-  end_record();
-}
-
-void RecordingWriter::ensure_frame(uint32_t id) {
-  if (id == 0 || emitted(frame_marks_, id)) return;
-  const FrameInfo& f = frames_[id];
-  ensure_mapping(f.mapping);
-  ensure_string(f.function);
-  ensure_string(f.file);
-  begin_record(RecordType::kFrame);
-  record_.varint(id);
-  record_.varint(f.address);
-  record_.varint(f.mapping);
-  record_.varint(f.function);
-  record_.varint(f.file);
-  record_.varint(f.line);
-  record_.varint(static_cast<uint8_t>(f.kind));
-  record_.varint(f.flags);
-  end_record();
-}
-
-void RecordingWriter::ensure_stack(uint32_t id) {
-  if (id == 0 || emitted(stack_marks_, id)) return;
-  uint32_t begin = stack_offsets_[id], end = stack_offsets_[id + 1];
-  for (uint32_t i = begin; i < end; ++i) ensure_frame(stack_frames_[i]);
-  begin_record(RecordType::kStack);
-  record_.varint(id);
-  record_.varint(end - begin);
-  for (uint32_t i = begin; i < end; ++i) record_.varint(stack_frames_[i]);
-  end_record();
-}
-
-void RecordingWriter::ensure_thread(uint32_t tid) {
-  auto it = threads_.find(tid);
-  if (it == threads_.end()) return;
-  uint32_t& mark = thread_marks_[tid];
-  if (mark == chunk_seq_ + 1) return;
-  mark = chunk_seq_ + 1;
-  ensure_string(it->second.name);
-  begin_record(RecordType::kThread);
-  record_.varint(it->second.pid);
-  record_.varint(it->second.tid);
-  record_.varint(it->second.name);
-  end_record();
+// Event times are deltas from the previous event of the block (the first is
+// absolute). Events of different CPUs arrive nearly, not exactly, in time
+// order: a signed delta keeps the small backward steps cheap.
+void RecordingWriter::put_time(uint64_t time_ns) {
+  record_.svarint(static_cast<int64_t>(time_ns - prev_event_ns_));
+  prev_event_ns_ = time_ns;
+  if (time_ns < block_first_ns_) block_first_ns_ = time_ns;
+  if (time_ns > block_last_ns_) block_last_ns_ = time_ns;
 }
 
 void RecordingWriter::add_cpu_sample(const CpuSample& sample) {
   ensure_thread(sample.tid);
-  ensure_stack(sample.stack);
   begin_record(RecordType::kCpuSample);
-  // Samples from different CPUs arrive nearly, not exactly, in time order:
-  // a signed delta keeps the small backward steps cheap.
-  record_.svarint(static_cast<int64_t>(sample.time_ns - prev_sample_ns_));
+  put_time(sample.time_ns);
   record_.varint(sample.tid);
   record_.varint(sample.stack);
   record_.varint(sample.cpu);
   end_record();
-  prev_sample_ns_ = sample.time_ns;
-  if (sample.time_ns < block_first_ns_) block_first_ns_ = sample.time_ns;
-  if (sample.time_ns > block_last_ns_) block_last_ns_ = sample.time_ns;
   ++samples_written_;
+}
+
+void RecordingWriter::add_offcpu(const OffCpuInterval& e) {
+  ensure_thread(e.tid);
+  begin_record(RecordType::kOffCpu);
+  put_time(e.time_ns);
+  record_.varint(e.blocked_ns);
+  record_.varint(e.runq_ns);
+  record_.varint(e.tid);
+  record_.varint(e.stack);
+  record_.varint(e.waker_tid);
+  record_.varint(e.waker_stack);
+  record_.varint(static_cast<uint8_t>(e.state));
+  record_.varint(e.flags);
+  end_record();
+}
+
+void RecordingWriter::add_wakeup(const Wakeup& e) {
+  ensure_thread(e.wakee_tid);
+  begin_record(RecordType::kWakeup);
+  put_time(e.time_ns);
+  record_.varint(e.waker_pid);
+  record_.varint(e.waker_tid);
+  record_.varint(e.wakee_tid);
+  record_.varint(e.waker_stack);
+  end_record();
+}
+
+void RecordingWriter::add_allocation(const Allocation& e) {
+  ensure_thread(e.tid);
+  begin_record(RecordType::kAllocation);
+  put_time(e.time_ns);
+  record_.varint(e.tid);
+  record_.varint(e.stack);
+  record_.varint(e.address);
+  record_.varint(e.size);
+  record_.varint(e.weight);
+  end_record();
+}
+
+void RecordingWriter::add_free(const Free& e) {
+  begin_record(RecordType::kFree);
+  put_time(e.time_ns);
+  record_.varint(e.tid);
+  record_.varint(e.address);
+  end_record();
+}
+
+void RecordingWriter::add_goroutine_event(const GoroutineEvent& e) {
+  ensure_thread(e.tid);
+  begin_record(RecordType::kGoroutine);
+  put_time(e.time_ns);
+  record_.varint(static_cast<uint8_t>(e.kind));
+  record_.varint(e.tid);
+  record_.varint(e.goid);
+  record_.varint(e.waker_goid);
+  record_.varint(e.reason);
+  record_.varint(e.stack);
+  end_record();
+}
+
+void RecordingWriter::add_thread_event(const ThreadEvent& e) {
+  begin_record(RecordType::kThreadEvent);
+  put_time(e.time_ns);
+  record_.varint(static_cast<uint8_t>(e.kind));
+  record_.varint(e.pid);
+  record_.varint(e.tid);
+  end_record();
 }
 
 void RecordingWriter::add_lost(const LostRecord& lost) {
@@ -228,17 +267,29 @@ void RecordingWriter::add_stat(std::string_view name, uint64_t value) {
   end_record();
 }
 
+void RecordingWriter::start_new_chunk() {
+  ++chunk_seq_;
+  block_seq_ = 0;
+  chunk_bytes_ = 0;
+  ++generation_;
+  string_ids_.clear();
+  stack_ids_.clear();
+  next_mapping_id_ = 1;
+  next_frame_id_ = 1;
+  for (auto& [tid, t] : threads_) t.emitted = false;
+}
+
 Status RecordingWriter::maybe_flush(uint64_t now_ns) {
-  if (last_flush_ns_ == 0) last_flush_ns_ = now_ns;
+  if (last_flush_ns_ == 0) {
+    last_flush_ns_ = now_ns;
+    chunk_start_ns_ = now_ns;
+  }
   if (now_ns - last_flush_ns_ < options_.flush_interval_ns) return Status::ok();
   last_flush_ns_ = now_ns;
-  if (chunk_start_ns_ == 0) chunk_start_ns_ = now_ns;
   FLARE_RETURN_IF_ERROR(flush());
   if (now_ns - chunk_start_ns_ >= options_.chunk_duration_ns || chunk_bytes_ >= options_.chunk_max_bytes) {
-    // A new chunk: every pool entry is emitted again on first use.
-    ++chunk_seq_;
+    start_new_chunk();
     chunk_start_ns_ = now_ns;
-    chunk_bytes_ = 0;
   }
   return Status::ok();
 }
@@ -253,7 +304,7 @@ Status RecordingWriter::flush() {
   FLARE_RETURN_IF_ERROR(
       write_block(BlockKind::kData, std::string_view(compressed_.data(), n), static_cast<uint32_t>(raw.size())));
   pending_.clear();
-  prev_sample_ns_ = 0;
+  prev_event_ns_ = 0;
   block_first_ns_ = UINT64_MAX;
   block_last_ns_ = 0;
   return Status::ok();
@@ -263,7 +314,7 @@ Status RecordingWriter::write_block(BlockKind kind, std::string_view payload, ui
   ByteWriter h;
   h.u32(kBlockMagic);
   h.u8(static_cast<uint8_t>(kind));
-  h.u8(0);
+  h.u8(block_seq_ == 0 ? kBlockChunkStart : 0);
   h.u16(0);
   h.u32(chunk_seq_);
   h.u32(block_seq_++);

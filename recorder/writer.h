@@ -1,13 +1,14 @@
-// Streams a recording to disk: a header, then blocks of zstd-compressed
-// records flushed at least every flush interval. The file is written as
-// PATH.partial and renamed to PATH only by finish(), so a file under the final
-// name is always complete; a crash leaves PATH.partial, readable up to its
-// last complete block with `--salvage`.
+// Streams a recording to disk: a header, then chunks of blocks. Each block is
+// one zstd frame of records, flushed at least every flush interval. The file
+// is written as PATH.partial and renamed to PATH only by finish(), so a file
+// under the final name is always complete; a crash leaves PATH.partial, which
+// reads up to its last complete block.
 //
-// Ids are dense and global to the file. Chunks (a run of blocks sharing a
-// chunk sequence number) are self-contained: every string, mapping, frame,
-// stack and thread a chunk references is (re)emitted in that chunk before its
-// first use, so chunks can be read, cut or dropped independently.
+// Chunks are self-contained: ids are local to a chunk and every string,
+// mapping, frame, stack and thread a chunk uses is defined in it. When a new
+// chunk starts, all pools are dropped (so memory does not grow with capture
+// length) and generation() changes: every id handed out before is invalid and
+// callers that cache ids must drop their caches.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
@@ -42,18 +44,28 @@ class RecordingWriter {
   RecordingWriter(const RecordingWriter&) = delete;
   RecordingWriter& operator=(const RecordingWriter&) = delete;
 
+  // Pool entries: ids are valid until generation() changes.
   uint32_t intern_string(std::string_view s);
   uint32_t add_mapping(const MappingInfo& mapping);
   uint32_t add_frame(const FrameInfo& frame);
   uint32_t intern_stack(std::span<const uint32_t> frame_ids);
-  // Records a thread's name; called again when the name changes.
-  void set_thread(const ThreadInfo& thread);
+  uint64_t generation() const { return generation_; }
+
+  // Records a thread's process and name; cheap to call on every event.
+  void set_thread(uint32_t pid, uint32_t tid, std::string_view name);
 
   void add_cpu_sample(const CpuSample& sample);
+  void add_offcpu(const OffCpuInterval& interval);
+  void add_wakeup(const Wakeup& wakeup);
+  void add_allocation(const Allocation& allocation);
+  void add_free(const Free& free);
+  void add_goroutine_event(const GoroutineEvent& event);
+  void add_thread_event(const ThreadEvent& event);
   void add_lost(const LostRecord& lost);
   void add_stat(std::string_view name, uint64_t value);
 
-  // Flushes when the flush interval has passed since the last flush.
+  // Flushes when the flush interval has passed since the last flush, and
+  // starts a new chunk when the current one is old or large enough.
   Status maybe_flush(uint64_t now_ns);
   Status flush();
   // Final flush, end block, fsync, rename PATH.partial -> PATH.
@@ -64,53 +76,53 @@ class RecordingWriter {
   const std::string& path() const { return path_; }
   uint64_t bytes_written() const { return bytes_written_; }
   uint64_t samples_written() const { return samples_written_; }
+  uint32_t chunks_started() const { return chunk_seq_ + 1; }
 
  private:
+  struct ThreadState {
+    uint32_t pid = 0;
+    std::string name;
+    bool emitted = false;  // in the current chunk
+  };
+
   RecordingWriter(std::string path, int fd, const WriterOptions& options);
 
-  void ensure_string(uint32_t id);
-  void ensure_mapping(uint32_t id);
-  void ensure_frame(uint32_t id);
-  void ensure_stack(uint32_t id);
   void ensure_thread(uint32_t tid);
   void begin_record(RecordType type);
   void end_record();
+  void put_time(uint64_t time_ns);
+  void start_new_chunk();
   Status write_block(BlockKind kind, std::string_view payload, uint32_t raw_len);
   Status write_all(std::string_view bytes);
-  bool emitted(std::vector<uint32_t>& marks, uint32_t id);
 
   std::string path_;
   std::string partial_path_;
   int fd_ = -1;
   WriterOptions options_;
 
-  std::vector<std::string> strings_{""};
+  // Pools of the current chunk.
   std::unordered_map<std::string, uint32_t> string_ids_;
-  std::vector<MappingInfo> mappings_{MappingInfo{}};
-  std::vector<FrameInfo> frames_{FrameInfo{}};
-  std::vector<uint32_t> stack_frames_;          // all stacks' frame ids, back to back
-  std::vector<uint32_t> stack_offsets_{0, 0};   // stack i is [offsets[i], offsets[i+1])
+  uint32_t next_mapping_id_ = 1;
+  uint32_t next_frame_id_ = 1;
   std::unordered_map<std::string, uint32_t> stack_ids_;  // key: frame ids as raw bytes
-  std::unordered_map<uint32_t, ThreadInfo> threads_;
+  std::string stack_key_;
+  std::unordered_map<uint32_t, ThreadState> threads_;
 
-  // Per pool: the chunk number (+1) in which each entry was last emitted.
-  std::vector<uint32_t> string_marks_, mapping_marks_, frame_marks_, stack_marks_;
-  std::unordered_map<uint32_t, uint32_t> thread_marks_;
-
-  ByteWriter pending_;   // records of the block being built
-  ByteWriter record_;    // the record being encoded
+  ByteWriter pending_;  // records of the block being built
+  ByteWriter record_;   // the record being encoded
   RecordType record_type_ = RecordType::kString;
   void* zstd_ctx_ = nullptr;
   std::string compressed_;
 
+  uint64_t generation_ = 0;
   uint32_t chunk_seq_ = 0;
-  uint32_t block_seq_ = 0;
+  uint32_t block_seq_ = 0;  // within the chunk
   uint64_t chunk_start_ns_ = 0;
   uint64_t chunk_bytes_ = 0;
   uint64_t last_flush_ns_ = 0;
   uint64_t block_first_ns_ = UINT64_MAX;
   uint64_t block_last_ns_ = 0;
-  uint64_t prev_sample_ns_ = 0;
+  uint64_t prev_event_ns_ = 0;
   uint64_t bytes_written_ = 0;
   uint64_t samples_written_ = 0;
   bool finished_ = false;

@@ -46,6 +46,24 @@ struct Facts {
   Unresolved unresolved;
 };
 
+struct EventCount {
+  const char* name;
+  uint64_t count;
+};
+
+// Named as in the CLI's --events vocabulary where one exists.
+std::vector<EventCount> event_counts(const rec::Recording& rec) {
+  return {
+      {"cpu", rec.samples.size()},
+      {"offcpu", rec.offcpu.size()},
+      {"wakeup", rec.wakeups.size()},
+      {"alloc", rec.allocations.size()},
+      {"free", rec.frees.size()},
+      {"goroutine", rec.goroutine_events.size()},
+      {"thread", rec.thread_events.size()},
+  };
+}
+
 Facts gather(const rec::Recording& rec) {
   Facts f;
   f.total_samples = rec.samples.size();
@@ -197,8 +215,36 @@ void write_text(const rec::Recording& rec, const Facts& f, std::ostream& out) {
       out << "  " << name << std::string(width - name.size() + 2, ' ') << value << '\n';
     }
   }
-  if (rec.trailing_bytes_ignored) {
-    out << "Ignored:     " << rec.trailing_bytes_ignored << " bytes of an incomplete final block\n";
+
+  out << "Events:     ";
+  for (const EventCount& e : event_counts(rec)) out << ' ' << e.name << ' ' << e.count;
+  out << '\n';
+  if (rec.unknown_records_skipped) {
+    out << "             " << rec.unknown_records_skipped << " records of unknown type skipped (newer minor version)\n";
+  }
+  out << "File:        " << rec.file_bytes << " bytes, " << rec.chunks.size() << " chunks, " << rec.blocks_read
+      << " blocks";
+  if (!rec.samples.empty()) {
+    std::snprintf(buf, sizeof buf, ", %.1f bytes per CPU sample",
+                  static_cast<double>(rec.file_bytes) / static_cast<double>(rec.samples.size()));
+    out << buf;
+  }
+  out << '\n';
+  for (size_t i = 0; i < rec.chunks.size(); ++i) {
+    const rec::ChunkSummary& c = rec.chunks[i];
+    out << "  chunk " << c.chunk_id << ": " << c.blocks << " blocks, " << c.file_bytes << " bytes (" << c.raw_bytes
+        << " uncompressed)";
+    if (c.last_ns) {
+      out << ", +" << format_seconds(since_capture_start_ns(rec.header, c.first_ns)) << " to +"
+          << format_seconds(since_capture_start_ns(rec.header, c.last_ns));
+    }
+    out << '\n';
+  }
+  if (rec.truncation.truncated) {
+    out << "TRUNCATED:   " << rec.truncation.reason << "; " << rec.truncation.bytes_ignored
+        << " bytes ignored; data ends at the last intact block\n";
+  } else if (rec.truncation.bytes_ignored) {
+    out << "Ignored:     " << rec.truncation.bytes_ignored << " bytes (" << rec.truncation.reason << ")\n";
   }
 }
 
@@ -312,8 +358,33 @@ void write_json(const rec::Recording& rec, const Facts& f, std::ostream& out) {
     json.end_object();
   }
   json.end_array();
+  json.key("event_counts");
+  json.begin_object();
+  for (const EventCount& e : event_counts(rec)) json.field(e.name, e.count);
+  json.end_object();
+  json.field("unknown_records_skipped", rec.unknown_records_skipped);
+  json.field("file_bytes", rec.file_bytes);
   json.field("blocks_read", rec.blocks_read);
-  json.field("trailing_bytes_ignored", rec.trailing_bytes_ignored);
+  json.key("chunks");
+  json.begin_array();
+  for (const rec::ChunkSummary& c : rec.chunks) {
+    json.begin_object();
+    json.field("chunk_id", c.chunk_id);
+    json.field("blocks", c.blocks);
+    json.field("file_bytes", c.file_bytes);
+    json.field("raw_bytes", c.raw_bytes);
+    json.field("first_offset_ns", c.last_ns ? since_capture_start_ns(rec.header, c.first_ns) : 0);
+    json.field("last_offset_ns", c.last_ns ? since_capture_start_ns(rec.header, c.last_ns) : 0);
+    json.end_object();
+  }
+  json.end_array();
+  json.key("truncation");
+  json.begin_object();
+  json.field("truncated", rec.truncation.truncated);
+  json.field("reason", rec.truncation.reason);
+  json.field("offset", rec.truncation.offset);
+  json.field("bytes_ignored", rec.truncation.bytes_ignored);
+  json.end_object();
   json.end_object();
 }
 

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <zstd.h>
+
 #include "recorder/byte_io.h"
 #include "recorder/format.h"
 #include "recorder/reader.h"
@@ -47,26 +49,34 @@ class RecorderTest : public ::testing::Test {
     auto writer = RecordingWriter::create(path(name), header(), options);
     EXPECT_TRUE(writer.is_ok()) << writer.status().message();
     RecordingWriter& w = **writer;
-    MappingInfo m{42, 0x400000, 0x500000, 0x1000, w.intern_string("/usr/bin/app"), w.intern_string("abcdef")};
-    uint32_t mapping = w.add_mapping(m);
-    auto frame = [&](const char* fn, uint64_t addr) {
-      FrameInfo f;
-      f.address = addr;
-      f.mapping = mapping;
-      f.function = w.intern_string(fn);
-      f.file = w.intern_string("app.c");
-      f.line = 7;
-      f.flags = kFrameResolved;
-      return w.add_frame(f);
+    // Pool ids live for one chunk: intern again whenever the generation moves.
+    uint64_t generation = UINT64_MAX;
+    uint32_t stack1 = 0, stack2 = 0;
+    auto intern_pools = [&] {
+      MappingInfo m{42, 0x400000, 0x500000, 0x1000, w.intern_string("/usr/bin/app"), w.intern_string("abcdef")};
+      uint32_t mapping = w.add_mapping(m);
+      auto frame = [&](const char* fn, uint64_t addr) {
+        FrameInfo f;
+        f.address = addr;
+        f.mapping = mapping;
+        f.function = w.intern_string(fn);
+        f.file = w.intern_string("app.c");
+        f.line = 7;
+        f.flags = kFrameResolved;
+        return w.add_frame(f);
+      };
+      uint32_t leaf = frame("leaf", 0x401000), mid = frame("mid", 0x402000), root = frame("main", 0x403000);
+      std::vector<uint32_t> s1{leaf, mid, root}, s2{mid, root};
+      stack1 = w.intern_stack(s1);
+      stack2 = w.intern_stack(s2);
+      EXPECT_EQ(w.intern_stack(s1), stack1);  // interned
+      EXPECT_NE(stack1, stack2);
+      generation = w.generation();
     };
-    uint32_t leaf = frame("leaf", 0x401000), mid = frame("mid", 0x402000), root = frame("main", 0x403000);
-    std::vector<uint32_t> s1{leaf, mid, root}, s2{mid, root};
-    uint32_t stack1 = w.intern_stack(s1), stack2 = w.intern_stack(s2);
-    EXPECT_EQ(w.intern_stack(s1), stack1);  // interned
-    EXPECT_NE(stack1, stack2);
-    w.set_thread({42, 42, w.intern_string("main")});
-    w.set_thread({42, 43, w.intern_string("worker")});
+    w.set_thread(42, 42, "main");
+    w.set_thread(42, 43, "worker");
     for (int i = 0; i < samples; ++i) {
+      if (w.generation() != generation) intern_pools();
       uint64_t t = 5000 + static_cast<uint64_t>(i) * 10'000'000;
       w.add_cpu_sample({t, i % 3 == 0 ? 43u : 42u, i % 2 ? stack1 : stack2, static_cast<uint16_t>(i % 2)});
       EXPECT_TRUE(w.maybe_flush(t).is_ok());
@@ -126,7 +136,8 @@ TEST_F(RecorderTest, RoundTripKeepsEverything) {
 }
 
 // A chunk must define every pool entry it references: a file made of the
-// header, any single chunk's blocks and the end block reads on its own.
+// header, any single chunk's blocks and the end block reads on its own, and
+// the chunks of a file concatenated in another order read too.
 TEST_F(RecorderTest, EveryChunkIsSelfContained) {
   WriterOptions options;
   options.flush_interval_ns = 50'000'000;   // a block every 5 samples
@@ -162,25 +173,13 @@ TEST_F(RecorderTest, EveryChunkIsSelfContained) {
   const uint32_t chunks = blocks[blocks.size() - 2].chunk + 1;
   ASSERT_GE(chunks, 4u);
 
-  // Block sequence numbers and the header checksum are rewritten so that the
-  // extracted chunk is a valid file on its own.
-  auto renumbered = [](std::string block, uint32_t seq) {
-    ByteWriter w;
-    w.u32(seq);
-    block.replace(12, 4, w.data());
-    ByteWriter crc;
-    crc.u32(crc32_of(std::string_view(block).substr(0, kBlockHeaderSize - 4)));
-    block.replace(kBlockHeaderSize - 4, 4, crc.data());
-    return block;
-  };
   size_t total_samples = 0;
   for (uint32_t chunk = 0; chunk < chunks; ++chunk) {
     std::string file = header_bytes;
-    uint32_t seq = 0;
     for (const Block& b : blocks) {
-      if (b.kind == BlockKind::kData && b.chunk == chunk) file += renumbered(b.bytes, seq++);
+      if (b.kind == BlockKind::kData && b.chunk == chunk) file += b.bytes;
     }
-    file += renumbered(blocks.back().bytes, seq);
+    file += blocks.back().bytes;
     auto rec = parse_recording(file);
     ASSERT_TRUE(rec.is_ok()) << "chunk " << chunk << ": " << rec.status().message();
     for (const CpuSample& s : rec->samples) {
@@ -191,6 +190,116 @@ TEST_F(RecorderTest, EveryChunkIsSelfContained) {
     total_samples += rec->samples.size();
   }
   EXPECT_EQ(total_samples, 200u);
+
+  // Chunks in reverse order: still a valid file with every sample.
+  std::string reversed = header_bytes;
+  for (uint32_t chunk = chunks; chunk-- > 0;) {
+    for (const Block& b : blocks) {
+      if (b.kind == BlockKind::kData && b.chunk == chunk) reversed += b.bytes;
+    }
+  }
+  reversed += blocks.back().bytes;
+  auto rec = parse_recording(reversed);
+  ASSERT_TRUE(rec.is_ok()) << rec.status().message();
+  EXPECT_EQ(rec->samples.size(), 200u);
+  // Merged by content: the two distinct stacks stay two however chunked.
+  EXPECT_EQ(rec->stacks.size(), 3u);  // [0] is the empty "none" stack
+}
+
+TEST_F(RecorderTest, PoolsResetPerChunk) {
+  WriterOptions options;
+  options.flush_interval_ns = 10;
+  options.chunk_duration_ns = 10;
+  auto writer = RecordingWriter::create(path("reset.flare"), header(), options);
+  ASSERT_TRUE(writer.is_ok());
+  RecordingWriter& w = **writer;
+  EXPECT_EQ(w.intern_string("a"), 1u);
+  EXPECT_EQ(w.intern_string("b"), 2u);
+  uint64_t generation = w.generation();
+  w.add_cpu_sample({100, 1, 0, 0});
+  ASSERT_TRUE(w.maybe_flush(100).is_ok());
+  ASSERT_TRUE(w.maybe_flush(200).is_ok());
+  EXPECT_NE(w.generation(), generation);
+  EXPECT_EQ(w.intern_string("b"), 1u);  // a fresh pool: ids restart
+  ASSERT_TRUE(w.finish().is_ok());
+}
+
+TEST_F(RecorderTest, EveryEventTypeRoundTrips) {
+  auto writer = RecordingWriter::create(path("events.flare"), header());
+  ASSERT_TRUE(writer.is_ok());
+  RecordingWriter& w = **writer;
+  FrameInfo f;
+  f.address = 0x1234;
+  f.function = w.intern_string("park");
+  f.flags = kFrameResolved;
+  uint32_t frame = w.add_frame(f);
+  std::vector<uint32_t> frames{frame};
+  uint32_t stack = w.intern_stack(frames);
+  w.set_thread(7, 8, "t8");
+  w.add_offcpu({1000, 5000, 300, 8, stack, 9, stack, OffCpuState::kUninterruptible, kOffCpuClippedEnd});
+  w.add_wakeup({1500, 7, 9, 8, stack});
+  w.add_allocation({2000, 8, stack, 0xdead0, 64, 512 * 1024});
+  w.add_free({2500, 8, 0xdead0});
+  w.add_goroutine_event({3000, GoroutineEventKind::kPark, 8, 17, 0, w.intern_string("chan receive"), stack});
+  w.add_goroutine_event({3100, GoroutineEventKind::kReady, 8, 17, 18, 0, stack});
+  w.add_thread_event({900, ThreadEventKind::kStart, 7, 8});
+  ASSERT_TRUE(w.finish().is_ok());
+
+  auto rec = read_recording(path("events.flare"));
+  ASSERT_TRUE(rec.is_ok()) << rec.status().message();
+  ASSERT_EQ(rec->offcpu.size(), 1u);
+  const OffCpuInterval& o = rec->offcpu[0];
+  EXPECT_EQ(o.time_ns, 1000u);
+  EXPECT_EQ(o.blocked_ns, 5000u);
+  EXPECT_EQ(o.runq_ns, 300u);
+  EXPECT_EQ(o.waker_tid, 9u);
+  EXPECT_EQ(o.state, OffCpuState::kUninterruptible);
+  EXPECT_EQ(o.flags, kOffCpuClippedEnd);
+  EXPECT_EQ(rec->str(rec->frames[rec->stack(o.stack)[0]].function), "park");
+  ASSERT_EQ(rec->wakeups.size(), 1u);
+  EXPECT_EQ(rec->wakeups[0].waker_tid, 9u);
+  EXPECT_EQ(rec->wakeups[0].wakee_tid, 8u);
+  ASSERT_EQ(rec->allocations.size(), 1u);
+  EXPECT_EQ(rec->allocations[0].size, 64u);
+  EXPECT_EQ(rec->allocations[0].weight, 512u * 1024);
+  ASSERT_EQ(rec->frees.size(), 1u);
+  EXPECT_EQ(rec->frees[0].address, 0xdead0u);
+  ASSERT_EQ(rec->goroutine_events.size(), 2u);
+  EXPECT_EQ(rec->str(rec->goroutine_events[0].reason), "chan receive");
+  EXPECT_EQ(rec->goroutine_events[1].waker_goid, 18u);
+  ASSERT_EQ(rec->thread_events.size(), 1u);
+  EXPECT_EQ(rec->thread_events[0].time_ns, 900u);
+  EXPECT_EQ(rec->str(rec->threads.at(8).name), "t8");
+}
+
+// A record type from a newer minor version is skipped, not an error.
+TEST_F(RecorderTest, UnknownRecordTypesAreSkipped) {
+  std::string bytes = slurp(write_sample_file("u.flare", {}, 10));
+  ByteWriter records;
+  records.varint(999);  // unknown type
+  records.bytes("future payload");
+  std::string compressed(ZSTD_compressBound(records.size()), '\0');
+  compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), records.data().data(), records.size(), 1));
+  ByteWriter block;
+  block.u32(kBlockMagic);
+  block.u8(static_cast<uint8_t>(BlockKind::kData));
+  block.u8(kBlockChunkStart);
+  block.u16(0);
+  block.u32(77);
+  block.u32(0);
+  block.u64(0);
+  block.u64(0);
+  block.u32(static_cast<uint32_t>(compressed.size()));
+  block.u32(static_cast<uint32_t>(records.size()));
+  block.u32(crc32_of(compressed));
+  block.u32(crc32_of(block.data()));
+  block.raw(compressed);
+  // Insert before the end block (the last 48 bytes).
+  bytes.insert(bytes.size() - kBlockHeaderSize, block.data());
+  auto rec = parse_recording(bytes);
+  ASSERT_TRUE(rec.is_ok()) << rec.status().message();
+  EXPECT_EQ(rec->unknown_records_skipped, 1u);
+  EXPECT_EQ(rec->samples.size(), 10u);
 }
 
 TEST_F(RecorderTest, TruncatedFileIsRefusedWithClearError) {
@@ -214,7 +323,8 @@ TEST_F(RecorderTest, SalvageReadsUpToLastCompleteBlock) {
   EXPECT_FALSE(rec->finalized);
   EXPECT_GT(rec->samples.size(), 30u);
   EXPECT_LT(rec->samples.size(), 100u);
-  EXPECT_GT(rec->trailing_bytes_ignored, 0u);
+  EXPECT_TRUE(rec->truncation.truncated);
+  EXPECT_GT(rec->truncation.bytes_ignored, 0u);
   for (size_t i = 0; i < rec->samples.size(); ++i) {
     EXPECT_EQ(rec->samples[i].time_ns, full->samples[i].time_ns);
   }

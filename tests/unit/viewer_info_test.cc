@@ -82,7 +82,7 @@ TEST(ViewerInfo, JsonCarriesTheSameFacts) {
   Json j;
   ASSERT_TRUE(Json::parse(text, j)) << text;
   EXPECT_TRUE(j["finalized"].boolean());
-  EXPECT_EQ(j["format"].str(), "0.1");
+  EXPECT_EQ(j["format"].str(), std::to_string(rec::kFormatMajor) + "." + std::to_string(rec::kFormatMinor));
   EXPECT_EQ(j["host"].str(), "testhost");
   EXPECT_EQ(j["targets"][0]["pid"].num(), 100);
   EXPECT_EQ(j["targets"][0]["command_line"].str(), "./app --port 80");
