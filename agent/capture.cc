@@ -152,7 +152,11 @@ class Capture {
     // The output is created after the slow loading (so the header's clock
     // pair marks the start of sampling) but before anything is attached: an
     // unwritable path fails with the target untouched.
-    FLARE_ASSIGN_OR_RETURN(writer_, rec::RecordingWriter::create(summary_.output_path, make_header(options_, pids_)));
+    rec::WriterOptions writer_options;
+    writer_options.flush_interval_ns = options_.flush_interval_ns;
+    writer_options.chunk_duration_ns = options_.chunk_duration_ns;
+    FLARE_ASSIGN_OR_RETURN(writer_, rec::RecordingWriter::create(summary_.output_path, make_header(options_, pids_),
+                                                                 writer_options));
     processor_.emplace(*writer_, std::move(kernel_symbols), std::make_shared<SymbolFileCache>());
 
     for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(sampler_->add_target(pid));

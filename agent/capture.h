@@ -19,6 +19,8 @@ struct CaptureOptions {
   uint32_t frequency_hz = 99;
   uint32_t ring_buffer_bytes = 4u << 20;
   std::string output_path;
+  uint64_t flush_interval_ns = 1'000'000'000;  // data older than this is on disk
+  uint64_t chunk_duration_ns = 60'000'000'000;
   bool verbose = false;
 };
 

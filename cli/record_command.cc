@@ -52,6 +52,8 @@ struct RecordArgs {
   std::string output;
   std::vector<std::string> command;
   uint32_t ring_kib = 4096;
+  std::string flush = "1s";
+  std::string chunk = "60s";
   bool verbose = false;
 };
 
@@ -68,6 +70,12 @@ int run_record(const RecordArgs& args) {
     auto d = parse_duration_ns(args.duration);
     if (!d.is_ok()) return report_error(d.status());
     options.duration_ns = *d;
+  }
+  for (auto [text, target] : {std::pair{&args.flush, &options.flush_interval_ns},
+                              std::pair{&args.chunk, &options.chunk_duration_ns}}) {
+    auto d = parse_duration_ns(*text);
+    if (!d.is_ok()) return report_error(d.status());
+    *target = *d;
   }
   options.frequency_hz = args.frequency;
   options.ring_buffer_bytes = args.ring_kib * 1024u;
@@ -105,6 +113,12 @@ CommandRunner add_record_command(CLI::App& app) {
   app.add_option("--ring-buffer-kib", args->ring_kib, "BPF ring buffer size in KiB (power of two)")
       ->check(CLI::Range(64u, 1u << 20))
       ->capture_default_str();
+  app.add_option("--flush", args->flush, "Write buffered events to the file at least this often")
+      ->capture_default_str()
+      ->type_name("DUR");
+  app.add_option("--chunk", args->chunk, "Start a new self-contained chunk this often")
+      ->capture_default_str()
+      ->type_name("DUR");
   app.add_flag("-v,--verbose", args->verbose, "Print libbpf diagnostics");
   app.add_option("command", args->command, "Command to spawn and record (after --)")->type_name("CMD ARGS");
   app.positionals_at_end(true);

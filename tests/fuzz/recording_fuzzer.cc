@@ -1,0 +1,42 @@
+// libFuzzer target: any byte string, read as a recording, then through every
+// converter. The reader must reject or partially read garbage without
+// crashing, hanging or allocating without bound, and whatever it accepts
+// must convert.
+#include <cstddef>
+#include <cstdint>
+#include <ostream>
+#include <streambuf>
+#include <string_view>
+
+#include "recorder/reader.h"
+#include "viewer/folded.h"
+#include "viewer/info.h"
+#include "viewer/pprof.h"
+#include "viewer/top.h"
+
+namespace {
+
+// Discards output; converters still do all their work.
+class NullBuffer : public std::streambuf {
+ protected:
+  int overflow(int c) override { return c; }
+  std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  (void)flare::rec::parse_recording(bytes);  // strict mode must not crash either
+  auto rec = flare::rec::parse_recording(bytes, {.salvage = true});
+  if (!rec.is_ok()) return 0;
+  NullBuffer null_buffer;
+  std::ostream out(&null_buffer);
+  (void)flare::viewer::write_pprof(*rec, {}, out);
+  (void)flare::viewer::write_pprof(*rec, {.user_only = true}, out);
+  (void)flare::viewer::write_folded(*rec, {}, out);
+  (void)flare::viewer::write_top(*rec, {}, out);
+  (void)flare::viewer::write_info(*rec, false, out);
+  (void)flare::viewer::write_info(*rec, true, out);
+  return 0;
+}
