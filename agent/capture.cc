@@ -111,6 +111,7 @@ class Capture {
       return st;
     }
     st = record();
+    if (st.is_ok()) st = account_ticks();
     sampler_->detach();
     if (st.is_ok()) st = finalize();
     if (!st.is_ok()) {
@@ -204,6 +205,24 @@ class Capture {
       FLARE_RETURN_IF_ERROR(writer_->maybe_flush(clock_ns(CLOCK_MONOTONIC)));
     }
     summary_.duration_ns = clock_ns(CLOCK_MONOTONIC) - start_ns_;
+    return Status::ok();
+  }
+
+  // Ticks that were due but never reached the program are losses we can only
+  // see from outside it; a tick or so per CPU differs at start and stop.
+  Status account_ticks() {
+    FLARE_ASSIGN_OR_RETURN(std::vector<SamplerTicks> ticks, sampler_->read_ticks());
+    uint64_t ran = 0;
+    for (const SamplerTicks& t : ticks) {
+      summary_.ticks_due += t.due;
+      ran += t.ran;
+      if (t.due > t.ran + 2) {
+        writer_->add_lost({rec::LostCause::kSamplerTicksMissed, static_cast<uint32_t>(t.cpu), t.due - t.ran});
+        summary_.ticks_missed += t.due - t.ran;
+      }
+    }
+    writer_->add_stat("sampler_ticks_due", summary_.ticks_due);
+    writer_->add_stat("sampler_ticks_run", ran);
     return Status::ok();
   }
 

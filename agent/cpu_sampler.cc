@@ -68,6 +68,7 @@ struct CpuSampler::Impl {
   std::unique_ptr<cpu_sampler_bpf, SkeletonDeleter> skel;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;  // destroyed before perf_fds
   std::vector<UniqueFd> perf_fds;
+  std::vector<int> perf_cpus;  // the CPU of each perf_fds entry
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring;
 };
 
@@ -112,6 +113,7 @@ Status CpuSampler::attach() {
     bpf_link* link = bpf_program__attach_perf_event(impl_->skel->progs.flare_sample, fd.get());
     if (!link) return bpf_error(errno, "attaching the BPF CPU sampler on CPU " + std::to_string(cpu));
     impl_->perf_fds.push_back(std::move(fd));
+    impl_->perf_cpus.push_back(cpu);
     impl_->links.emplace_back(link);
   }
   return Status::ok();
@@ -120,6 +122,7 @@ Status CpuSampler::attach() {
 void CpuSampler::detach() {
   impl_->links.clear();
   impl_->perf_fds.clear();
+  impl_->perf_cpus.clear();
 }
 
 int CpuSampler::on_record(void* ctx, void* data, size_t size) {
@@ -158,6 +161,28 @@ Result<SamplerDrops> CpuSampler::read_drops() const {
     drops.per_cpu[cause] = values;
   }
   return drops;
+}
+
+Result<std::vector<SamplerTicks>> CpuSampler::read_ticks() const {
+  int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) return Status::from_errno(-ncpus, "counting possible CPUs");
+  std::vector<uint64_t> runs(static_cast<size_t>(ncpus));
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.flare_runs), &zero, runs.data()) != 0) {
+    return Status::from_errno(errno, "reading the BPF run counters");
+  }
+  const uint64_t period_ns = 1000000000ull / impl_->options.frequency_hz;
+  std::vector<SamplerTicks> ticks;
+  for (size_t i = 0; i < impl_->perf_fds.size(); ++i) {
+    // A cpu-clock event counts the nanoseconds it was enabled on its CPU.
+    uint64_t clock_ns = 0;
+    if (::read(impl_->perf_fds[i].get(), &clock_ns, sizeof clock_ns) != sizeof clock_ns) {
+      return Status::from_errno(errno, "reading the cpu-clock perf event");
+    }
+    int cpu = impl_->perf_cpus[i];
+    ticks.push_back({cpu, clock_ns / period_ns, cpu < ncpus ? runs[static_cast<size_t>(cpu)] : 0});
+  }
+  return ticks;
 }
 
 }  // namespace flare::agent

@@ -24,6 +24,13 @@ struct SamplerDrops {
   std::vector<uint64_t> per_cpu[FLARE_DROP_MAX];
 };
 
+// Per CPU: timer ticks due by the perf event's clock, and program runs.
+struct SamplerTicks {
+  int cpu = 0;
+  uint64_t due = 0;
+  uint64_t ran = 0;
+};
+
 class CpuSampler {
  public:
   using SampleHandler = std::function<void(const flare_cpu_sample&)>;
@@ -46,6 +53,8 @@ class CpuSampler {
   void detach();
 
   Result<SamplerDrops> read_drops() const;
+  // Read before detach(): needs the perf events.
+  Result<std::vector<SamplerTicks>> read_ticks() const;
   uint64_t malformed_records() const { return malformed_records_; }
 
  private:

@@ -33,6 +33,19 @@ struct {
 	__type(value, __u64);
 } flare_drops SEC(".maps");
 
+/*
+ * Every run of the program, target or not. The kernel skips a perf_event
+ * program without a trace when another BPF program is active on the CPU, and
+ * a descheduled vCPU skips timer ticks; comparing runs with the ticks the
+ * event's clock says were due is how flare sees and reports such losses.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} flare_runs SEC(".maps");
+
 static __always_inline void count_drop(__u32 cause)
 {
 	__u64 *count = bpf_map_lookup_elem(&flare_drops, &cause);
@@ -47,7 +60,14 @@ int flare_sample(struct bpf_perf_event_data *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	struct flare_cpu_sample *sample;
+	__u32 zero = 0;
+	__u64 *runs;
 	long n;
+
+	/* The one thing done before the target filter: a per-CPU increment. */
+	runs = bpf_map_lookup_elem(&flare_runs, &zero);
+	if (runs)
+		*runs += 1;
 
 	if (!bpf_map_lookup_elem(&flare_targets, &tgid))
 		return 0;

@@ -1,5 +1,6 @@
 #include "cli/output_file.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +18,10 @@ std::string temp_name(const std::string& path) { return path + ".tmp-" + std::to
 
 Status check_writable(const std::string& path) {
   if (path.empty() || path == "-") return Status::ok();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status(ErrorCode::kIo, "output " + path + " is a directory; give a file name");
+  }
   std::string tmp = temp_name(path);
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return Status::from_errno(errno, "cannot create output file " + path);

@@ -88,6 +88,11 @@ int run_record(const RecordArgs& args) {
   const agent::CaptureSummary& s = *summary;
   std::cerr << "flare: recorded " << s.samples << " samples in " << format_duration_ns(s.duration_ns) << " ("
             << s.end_reason << "), " << s.lost << " lost, " << s.bytes << " bytes -> " << s.output_path << "\n";
+  if (s.ticks_missed * 100 > s.ticks_due) {
+    std::cerr << "flare: warning: the sampler missed " << s.ticks_missed << " of " << s.ticks_due
+              << " timer ticks; samples are missing in proportion (another BPF program active on the CPU, or "
+                 "vCPU steal); see 'flare info'\n";
+  }
   if (s.child_exit_status >= 0) return s.child_exit_status;
   return 0;
 }

@@ -10,6 +10,8 @@ const char* lost_cause_name(LostCause cause) {
       return "user_stack_failed";
     case LostCause::kKernelStackFailed:
       return "kernel_stack_failed";
+    case LostCause::kSamplerTicksMissed:
+      return "sampler_ticks_missed";
   }
   return "unknown";
 }

@@ -80,6 +80,9 @@ enum class LostCause : uint32_t {
   kRingBufferFull = 1,     // the BPF ring buffer had no room for a sample
   kUserStackFailed = 2,    // bpf_get_stack failed for the user stack
   kKernelStackFailed = 3,  // bpf_get_stack failed for the kernel stack
+  // Timer ticks due on a CPU (by the perf event's own clock) for which the
+  // sampler did not run: counts ticks of any task, not only of the targets.
+  kSamplerTicksMissed = 4,
 };
 
 struct LostRecord {

@@ -1,6 +1,7 @@
 #include "recorder/writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -55,6 +56,12 @@ std::string encode_header(const FileHeader& h) {
 
 Result<std::unique_ptr<RecordingWriter>> RecordingWriter::create(const std::string& path, const FileHeader& header,
                                                                  const WriterOptions& options) {
+  // Checked now, not at the final rename: a capture must not run for its
+  // whole duration only to find it cannot be stored under this name.
+  struct stat existing {};
+  if (::stat(path.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode)) {
+    return Status(ErrorCode::kIo, "output " + path + " is a directory; give a file name");
+  }
   std::string partial = path + ".partial";
   int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::from_errno(errno, "cannot create output file " + partial);

@@ -364,6 +364,14 @@ TEST_F(RecorderTest, UnwritablePathFailsAtCreate) {
   EXPECT_NE(writer.status().message().find("cannot create output file"), std::string::npos);
 }
 
+TEST_F(RecorderTest, DirectoryAsOutputFailsAtCreate) {
+  fs::create_directories(path("a_dir"));
+  auto writer = RecordingWriter::create(path("a_dir"), header());
+  ASSERT_FALSE(writer.is_ok());
+  EXPECT_NE(writer.status().message().find("is a directory"), std::string::npos);
+  EXPECT_FALSE(fs::exists(path("a_dir.partial")));
+}
+
 TEST(ByteIo, VarintsRoundTrip) {
   ByteWriter w;
   const uint64_t values[] = {0, 1, 127, 128, 300, 1ull << 35, UINT64_MAX};
