@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "profile.pb.h"
+#include "tests/unit/gunzip_for_tests.h"
 #include "recorder/reader.h"
 #include "viewer/folded.h"
 #include "viewer/pprof.h"
@@ -100,7 +101,7 @@ class EventCopierTest : public ::testing::Test {
   static std::map<std::string, std::vector<int64_t>> pprof(const Recording& rec) {
     std::ostringstream out;
     EXPECT_TRUE(viewer::write_pprof(rec, {}, out).is_ok());
-    std::string raw = gunzip(out.str());
+    std::string raw = testing::gunzip(out.str());
     perftools::profiles::Profile profile;
     EXPECT_TRUE(profile.ParseFromString(raw));
     std::map<uint64_t, std::string> function_name;
@@ -124,25 +125,6 @@ class EventCopierTest : public ::testing::Test {
     content["#period"] = {profile.period()};
     content["#types"] = {profile.sample_type_size()};
     return content;
-  }
-
-  static std::string gunzip(const std::string& gz) {
-    z_stream z{};
-    EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
-    z.avail_in = static_cast<uInt>(gz.size());
-    std::string out;
-    char buf[65536];
-    int rc;
-    do {
-      z.next_out = reinterpret_cast<Bytef*>(buf);
-      z.avail_out = sizeof buf;
-      rc = inflate(&z, Z_NO_FLUSH);
-      out.append(buf, sizeof buf - z.avail_out);
-    } while (rc == Z_OK);
-    EXPECT_EQ(rc, Z_STREAM_END);
-    inflateEnd(&z);
-    return out;
   }
 
   static std::string folded(const Recording& rec) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "profile.pb.h"
+#include "tests/unit/gunzip_for_tests.h"
 #include "tests/unit/viewer_test_support.h"
 #include "viewer/pprof.h"
 
@@ -27,25 +28,7 @@ namespace pb = perftools::profiles;
 using testing::KnownRecording;
 using testing::RecordingBuilder;
 
-std::string gunzip(const std::string& in) {
-  z_stream zs{};
-  EXPECT_EQ(inflateInit2(&zs, 15 + 16), Z_OK);  // gzip only: a zlib header would be a bug
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[65536];
-  int rc;
-  do {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - zs.avail_out);
-  } while (rc == Z_OK);
-  EXPECT_EQ(rc, Z_STREAM_END) << "gzip stream incomplete or corrupt";
-  EXPECT_EQ(zs.avail_in, 0u) << "bytes after the gzip member";
-  inflateEnd(&zs);
-  return out;
-}
+using ::flare::testing::gunzip;
 
 pb::Profile convert(const rec::Recording& rec, ViewOptions options = {}) {
   std::ostringstream out;
