@@ -104,9 +104,11 @@ ProcessSymbolizer::Slot* ProcessSymbolizer::find_retired(uint64_t address) const
 }
 
 bool ProcessSymbolizer::may_refresh(uint64_t address) const {
-  if (process_gone_ || unknown_addresses_.count(address) != 0) return false;
+  if (process_gone_) return false;
   if (!last_refresh_ns_) return true;
-  return options_.now_ns() - *last_refresh_ns_ >= options_.min_refresh_interval_ns;
+  uint64_t interval = unknown_addresses_.count(address) != 0 ? options_.unknown_retry_interval_ns
+                                                              : options_.min_refresh_interval_ns;
+  return options_.now_ns() - *last_refresh_ns_ >= interval;
 }
 
 UserFrame ProcessSymbolizer::resolve(uint64_t address) {

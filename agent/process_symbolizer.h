@@ -41,6 +41,10 @@ struct ProcessSymbolizerOptions {
   // A miss triggers at most one re-read of the maps per interval, so garbage
   // addresses from a broken unwind cannot cause a storm of /proc reads.
   uint64_t min_refresh_interval_ns = 50'000'000;
+  // An address still unmapped after a re-read may trigger another only after
+  // this long: a mapping can appear after a first look (a read that raced
+  // with exec or dlopen), but garbage addresses must not cause a /proc storm.
+  uint64_t unknown_retry_interval_ns = 1'000'000'000;
   // Test seams; default to read_proc_maps and CLOCK_MONOTONIC.
   std::function<Result<std::vector<MapEntry>>(uint32_t pid)> read_maps;
   std::function<uint64_t()> now_ns;

@@ -48,32 +48,38 @@ uint32_t SampleProcessor::mapping_id(uint32_t pid, const Mapping& mapping) {
 }
 
 uint32_t SampleProcessor::user_frame(uint32_t pid, uint64_t address) {
-  auto [it, inserted] = frame_ids_.try_emplace(FrameKey{pid, address}, 0);
-  if (!inserted) return it->second;
-  UserFrame resolved = process_symbolizer(pid).resolve(address);
+  ProcessSymbolizer& symbolizer = process_symbolizer(pid);
+  auto [it, inserted] = frame_ids_.try_emplace(FrameKey{pid, address});
+  if (!inserted) {
+    const CachedFrame& cached = it->second;
+    if (!cached.unknown_at_refresh || *cached.unknown_at_refresh == symbolizer.stats().refreshes) return cached.id;
+  }
+  UserFrame resolved = symbolizer.resolve(address);
   rec::FrameInfo frame;
   frame.address = address;
   frame.kind = rec::FrameKind::kUser;
+  it->second.unknown_at_refresh.reset();
   if (resolved.mapping) {
     frame.mapping = mapping_id(pid, *resolved.mapping);
   } else {
-    ++stats_.frames_unknown_mapping;
+    if (inserted) ++stats_.frames_unknown_mapping;
+    it->second.unknown_at_refresh = symbolizer.stats().refreshes;
   }
   if (resolved.symbol.resolved) {
     frame.flags |= rec::kFrameResolved;
     frame.function = writer_.intern_string(resolved.symbol.function);
     frame.file = writer_.intern_string(resolved.symbol.file);
     frame.line = resolved.symbol.line;
-  } else {
+  } else if (inserted) {
     ++stats_.frames_unresolved;
   }
-  it->second = writer_.add_frame(frame);
-  return it->second;
+  it->second.id = writer_.add_frame(frame);
+  return it->second.id;
 }
 
 uint32_t SampleProcessor::kernel_frame(uint64_t address) {
-  auto [it, inserted] = frame_ids_.try_emplace(FrameKey{0, address}, 0);
-  if (!inserted) return it->second;
+  auto [it, inserted] = frame_ids_.try_emplace(FrameKey{0, address});
+  if (!inserted) return it->second.id;
   rec::FrameInfo frame;
   frame.address = address;
   frame.kind = rec::FrameKind::kKernel;
@@ -84,8 +90,8 @@ uint32_t SampleProcessor::kernel_frame(uint64_t address) {
   } else {
     ++stats_.frames_unresolved;
   }
-  it->second = writer_.add_frame(frame);
-  return it->second;
+  it->second.id = writer_.add_frame(frame);
+  return it->second.id;
 }
 
 uint32_t SampleProcessor::truncated_frame() {

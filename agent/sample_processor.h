@@ -56,7 +56,14 @@ class SampleProcessor {
   struct FrameKeyHash {
     size_t operator()(const FrameKey& k) const { return std::hash<uint64_t>()(k.address * 31 + k.pid); }
   };
-  std::unordered_map<FrameKey, uint32_t, FrameKeyHash> frame_ids_;  // pid 0: kernel
+  struct CachedFrame {
+    uint32_t id = 0;
+    // For a user frame no mapping covered: the process's refresh count then.
+    // After another re-read of its maps the frame is resolved again, so a
+    // read that raced with exec or dlopen does not leave it unknown.
+    std::optional<uint64_t> unknown_at_refresh;
+  };
+  std::unordered_map<FrameKey, CachedFrame, FrameKeyHash> frame_ids_;  // pid 0: kernel
   std::unordered_map<const Mapping*, uint32_t> mapping_ids_;
   uint32_t truncated_frame_id_ = 0;
   uint64_t generation_ = 0;  // the writer's chunk generation the caches belong to

@@ -274,6 +274,27 @@ TEST(ProcessSymbolizerScripted, RefreshesAreRateLimitedAndUnknownAddressesRememb
   EXPECT_EQ(stats.unresolved, 2u);
 }
 
+// A first read can race with exec or dlopen: an address unknown after it is
+// looked up again, but only after the (longer) retry interval.
+TEST(ProcessSymbolizerScripted, UnknownAddressesAreRetriedAfterTheRetryInterval) {
+  ScriptedProcess process;
+  process.maps = {anon(0x1000, 0x2000)};
+  ProcessSymbolizer symbolizer(42, process.options());
+  EXPECT_EQ(symbolizer.resolve(0x6100).mapping, nullptr);
+  EXPECT_EQ(process.reads, 1);
+
+  process.maps.push_back(anon(0x6000, 0x7000, "[late]"));
+  process.now += 100'000'000;  // past the refresh interval, not the retry one
+  EXPECT_EQ(symbolizer.resolve(0x6100).mapping, nullptr);
+  EXPECT_EQ(process.reads, 1);
+
+  process.now += 1'000'000'000;
+  const Mapping* mapping = symbolizer.resolve(0x6100).mapping;
+  ASSERT_NE(mapping, nullptr);
+  EXPECT_EQ(mapping->path, "[late]");
+  EXPECT_EQ(process.reads, 2);
+}
+
 TEST(ProcessSymbolizerScripted, MappingIdentityAcrossRefreshes) {
   ScriptedProcess process;
   MapEntry a = anon(0x1000, 0x2000, "[a]");
