@@ -71,26 +71,6 @@ class CpuProfileTest : public IntegrationTest {
   }
 };
 
-// Timer ticks flare itself reports as missed (lost cause
-// sampler_ticks_missed): ticks that were due but never ran the sampler. A
-// known open problem (issue #2's note): on this VM the sampler sometimes
-// misses ticks while both CPUs are busy, which undercounts the thread that
-// only runs then (worker_b). Such a loss must be disclosed: the checks below
-// accept a shortfall only up to what flare reports as missed.
-double ticks_missed(const google::protobuf::Struct& info) {
-  const google::protobuf::Value* causes = json_get(info, "lost.by_cause");
-  if (!causes || !causes->has_list_value()) return 0;
-  for (const auto& c : causes->list_value().values()) {
-    const auto& fields = c.struct_value().fields();
-    auto cause = fields.find("cause");
-    auto count = fields.find("count");
-    if (cause != fields.end() && count != fields.end() && cause->second.string_value() == "sampler_ticks_missed") {
-      return count->second.number_value();
-    }
-  }
-  return 0;
-}
-
 void expect_chain(const std::vector<FoldedStack>& stacks, const std::string& thread,
                   const std::vector<std::string>& chain, uint64_t min_samples) {
   ThreadChainCounts c = count_chain(stacks, thread, chain);
@@ -123,7 +103,7 @@ TEST_F(CpuProfileTest, EachWorkerIsSampledWithItsOwnFullChain) {
   SCOPED_TRACE("folded stacks (top lines):\n" + folded_dump(stacks));
   auto info = info_json(rec);
   ASSERT_TRUE(info);
-  const double missed = ticks_missed(*info);
+  const double missed = sampler_ticks_missed(*info);
 
   // 5 s * 99 Hz * 0.75 CPU = 371 samples for worker_a, 124 for worker_b
   // (less what flare reports as missed ticks, see ticks_missed()).
@@ -155,7 +135,7 @@ TEST_F(CpuProfileTest, PprofFlatSharesAndSampleCountMatchTheWorkload) {
   SCOPED_TRACE("go tool pprof -top:\n" + top->raw);
   auto info = info_json(rec);
   ASSERT_TRUE(info);
-  const double missed = ticks_missed(*info);
+  const double missed = sampler_ticks_missed(*info);
   double a = top->flat["a_spin_leaf"];
   double b = top->flat["b_spin_leaf"];
   ASSERT_GT(a + b, 0) << "neither leaf in the profile";

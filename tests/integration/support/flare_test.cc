@@ -480,4 +480,19 @@ std::map<pid_t, uint64_t> IntegrationTest::info_thread_samples(const fs::path& r
   return ::testing::AssertionSuccess();
 }
 
+double sampler_ticks_missed(const google::protobuf::Struct& info) {
+  const google::protobuf::Value* causes = json_get(info, "lost.by_cause");
+  if (!causes || !causes->has_list_value()) return 0;
+  for (const auto& c : causes->list_value().values()) {
+    const auto& fields = c.struct_value().fields();
+    auto cause = fields.find("cause");
+    auto count = fields.find("count");
+    if (cause != fields.end() && count != fields.end() && cause->second.string_value() == "sampler_ticks_missed") {
+      return count->second.number_value();
+    }
+  }
+  return 0;
+}
+
+
 }  // namespace flare::testing
