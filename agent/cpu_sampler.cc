@@ -88,6 +88,9 @@ Result<std::unique_ptr<CpuSampler>> CpuSampler::load(const CpuSamplerOptions& op
   if (!impl->skel) return bpf_error(errno, "opening the BPF CPU sampler");
   int err = bpf_map__set_max_entries(impl->skel->maps.flare_samples, options.ring_buffer_bytes);
   if (err) return bpf_error(-err, "sizing the BPF ring buffer");
+  // A quarter of the ring: room for three more quarters of samples while the
+  // woken agent gets scheduled.
+  impl->skel->rodata->wakeup_bytes = options.ring_buffer_bytes / 4;
   err = cpu_sampler_bpf__load(impl->skel.get());
   if (err) return bpf_error(-err, "loading the BPF CPU sampler");
 
@@ -137,9 +140,12 @@ int CpuSampler::on_record(void* ctx, void* data, size_t size) {
 
 Result<int> CpuSampler::poll(int timeout_ms) {
   int n = ring_buffer__poll(impl_->ring.get(), timeout_ms);
-  if (n == -EINTR) return 0;
+  if (n == -EINTR) n = 0;
   if (n < 0) return Status::from_errno(-n, "reading the BPF ring buffer");
-  return n;
+  // Most submits do not wake us (see wakeup_bytes in the BPF program): what
+  // arrived while we slept is read here.
+  FLARE_ASSIGN_OR_RETURN(int drained, drain());
+  return n + drained;
 }
 
 Result<int> CpuSampler::drain() {

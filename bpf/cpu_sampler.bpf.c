@@ -20,6 +20,13 @@ struct {
 	__type(value, __u8);
 } flare_targets SEC(".maps");
 
+/*
+ * The agent drains the ring on a timer, so a submit wakes it only once the
+ * ring holds this many bytes (set before load): one wakeup per sample would
+ * put the agent on the sampled CPU 99 times a second per busy CPU.
+ */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
 /* Size set by the agent before load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -96,6 +103,8 @@ int flare_sample(struct bpf_perf_event_data *ctx)
 		count_drop(FLARE_DROP_USER_STACK);
 	sample->user_stack_bytes = n;
 
-	bpf_ringbuf_submit(sample, 0);
+	bpf_ringbuf_submit(sample, bpf_ringbuf_query(&flare_samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+					   ? BPF_RB_FORCE_WAKEUP
+					   : BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -79,7 +79,7 @@ class PoolTranslator {
   std::vector<uint32_t> frame_scratch_;
 };
 
-enum class Kind : uint8_t { kCpu, kOffCpu, kWakeup, kAlloc, kFree, kGoroutine, kThread };
+enum class Kind : uint8_t { kCpu, kOffCpu, kOffCpuTotal, kWakeup, kAlloc, kFree, kGoroutine, kThread };
 
 struct EventRef {
   uint64_t time_ns;
@@ -103,6 +103,7 @@ Status copy_events(std::span<const Recording* const> inputs, const TimeRange& ra
     const Recording& rec = *inputs[i];
     collect(rec.samples, i, Kind::kCpu, range, events);
     collect(rec.offcpu, i, Kind::kOffCpu, range, events);
+    collect(rec.offcpu_totals, i, Kind::kOffCpuTotal, range, events);
     collect(rec.wakeups, i, Kind::kWakeup, range, events);
     collect(rec.allocations, i, Kind::kAlloc, range, events);
     collect(rec.frees, i, Kind::kFree, range, events);
@@ -134,6 +135,9 @@ Status copy_events(std::span<const Recording* const> inputs, const TimeRange& ra
         writer.add_offcpu(e);
         break;
       }
+      case Kind::kOffCpuTotal:
+        writer.add_offcpu_total(rec.offcpu_totals[ref.index]);
+        break;
       case Kind::kWakeup: {
         Wakeup e = rec.wakeups[ref.index];
         e.waker_stack = pool.stack(e.waker_stack);

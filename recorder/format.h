@@ -35,6 +35,8 @@ enum class HeaderTag : uint32_t {
   kSamplePeriodNs = 7,
   kClockMonotonicNs = 8,
   kClockRealtimeNs = 9,
+  kOffCpuMinNs = 10,         // since 1.1
+  kOffCpuMaxPerSecond = 11,  // since 1.1
 };
 
 // Record types inside a data block. Unknown types are skipped by length;
@@ -54,6 +56,7 @@ enum class RecordType : uint32_t {
   kFree = 12,
   kGoroutine = 13,
   kThreadEvent = 14,
+  kOffCpuTotal = 15,  // since 1.1
 };
 
 }  // namespace flare::rec

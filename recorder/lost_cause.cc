@@ -12,6 +12,10 @@ const char* lost_cause_name(LostCause cause) {
       return "kernel_stack_failed";
     case LostCause::kSamplerTicksMissed:
       return "sampler_ticks_missed";
+    case LostCause::kOffCpuRateLimited:
+      return "offcpu_rate_limited";
+    case LostCause::kOffCpuUntracked:
+      return "offcpu_untracked";
   }
   return "unknown";
 }

@@ -13,7 +13,7 @@
 namespace flare::rec {
 
 inline constexpr uint16_t kFormatMajor = 1;
-inline constexpr uint16_t kFormatMinor = 0;
+inline constexpr uint16_t kFormatMinor = 1;
 
 struct TargetInfo {
   uint32_t pid = 0;
@@ -34,6 +34,11 @@ struct FileHeader {
   // CLOCK_MONOTONIC nanoseconds, this ties them to wall time.
   uint64_t clock_monotonic_ns = 0;
   uint64_t clock_realtime_ns = 0;
+  // Off-CPU gates (0 when off-CPU was not recorded): intervals shorter than
+  // offcpu_min_ns, and those over offcpu_max_per_second, are only totalled
+  // (OffCpuTotal), not recorded one by one.
+  uint64_t offcpu_min_ns = 0;
+  uint32_t offcpu_max_per_second = 0;
 };
 
 enum class FrameKind : uint8_t { kUser = 0, kKernel = 1 };
@@ -83,6 +88,12 @@ enum class LostCause : uint32_t {
   // Timer ticks due on a CPU (by the perf event's own clock) for which the
   // sampler did not run: counts ticks of any task, not only of the targets.
   kSamplerTicksMissed = 4,
+  // Off-CPU intervals over the --offcpu-max-rate cap: not recorded one by
+  // one, but still in the per-thread totals (OffCpuTotal).
+  kOffCpuRateLimited = 5,
+  // Scheduler events the BPF side could not track (its per-thread table was
+  // full, or the ring had no room): the thread's off-CPU time is incomplete.
+  kOffCpuUntracked = 6,
 };
 
 struct LostRecord {
@@ -118,6 +129,18 @@ struct OffCpuInterval {
   uint32_t waker_stack = 0;
   OffCpuState state = OffCpuState::kSleeping;
   uint8_t flags = 0;
+};
+
+// Off-CPU intervals not recorded one by one (shorter than the header's
+// offcpu_min_ns, or over its rate cap), summed per thread and state since the
+// previous total of the same thread and state; readers add them all up.
+struct OffCpuTotal {
+  uint64_t time_ns = 0;  // end of the period summed
+  uint32_t tid = 0;
+  OffCpuState state = OffCpuState::kSleeping;
+  uint64_t count = 0;       // intervals
+  uint64_t blocked_ns = 0;  // their blocked time
+  uint64_t runq_ns = 0;     // their run-queue wait
 };
 
 struct Wakeup {
@@ -193,6 +216,7 @@ struct Recording {
   std::unordered_map<uint32_t, ThreadInfo> threads;  // by tid, last name seen
   std::vector<CpuSample> samples;
   std::vector<OffCpuInterval> offcpu;
+  std::vector<OffCpuTotal> offcpu_totals;
   std::vector<Wakeup> wakeups;
   std::vector<Allocation> allocations;
   std::vector<Free> frees;

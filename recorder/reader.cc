@@ -55,6 +55,8 @@ Status parse_header(ByteReader& in, FileHeader& h) {
       case HeaderTag::kSamplePeriodNs: h.sample_period_ns = v.varint(); break;
       case HeaderTag::kClockMonotonicNs: h.clock_monotonic_ns = v.varint(); break;
       case HeaderTag::kClockRealtimeNs: h.clock_realtime_ns = v.varint(); break;
+      case HeaderTag::kOffCpuMinNs: h.offcpu_min_ns = v.varint(); break;
+      case HeaderTag::kOffCpuMaxPerSecond: h.offcpu_max_per_second = static_cast<uint32_t>(v.varint()); break;
       default: break;  // a newer minor version's field
     }
     if (v.failed()) return corrupt("malformed file header field");
@@ -228,6 +230,17 @@ class BlockParser {
           return corrupt("off-CPU interval references an undefined stack");
         }
         rec_.offcpu.push_back(e);
+        return Status::ok();
+      }
+      case RecordType::kOffCpuTotal: {
+        OffCpuTotal e;
+        e.time_ns = take_time(r, prev_time, chunk);
+        e.tid = static_cast<uint32_t>(r.varint());
+        e.state = static_cast<OffCpuState>(r.varint());
+        e.count = r.varint();
+        e.blocked_ns = r.varint();
+        e.runq_ns = r.varint();
+        rec_.offcpu_totals.push_back(e);
         return Status::ok();
       }
       case RecordType::kWakeup: {

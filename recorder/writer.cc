@@ -41,6 +41,8 @@ std::string encode_header(const FileHeader& h) {
   put_varint_field(body, HeaderTag::kSamplePeriodNs, h.sample_period_ns);
   put_varint_field(body, HeaderTag::kClockMonotonicNs, h.clock_monotonic_ns);
   put_varint_field(body, HeaderTag::kClockRealtimeNs, h.clock_realtime_ns);
+  if (h.offcpu_min_ns) put_varint_field(body, HeaderTag::kOffCpuMinNs, h.offcpu_min_ns);
+  if (h.offcpu_max_per_second) put_varint_field(body, HeaderTag::kOffCpuMaxPerSecond, h.offcpu_max_per_second);
 
   ByteWriter out;
   out.raw(kFileMagic);
@@ -203,6 +205,18 @@ void RecordingWriter::add_offcpu(const OffCpuInterval& e) {
   record_.varint(e.waker_stack);
   record_.varint(static_cast<uint8_t>(e.state));
   record_.varint(e.flags);
+  end_record();
+}
+
+void RecordingWriter::add_offcpu_total(const OffCpuTotal& e) {
+  ensure_thread(e.tid);
+  begin_record(RecordType::kOffCpuTotal);
+  put_time(e.time_ns);
+  record_.varint(e.tid);
+  record_.varint(static_cast<uint8_t>(e.state));
+  record_.varint(e.count);
+  record_.varint(e.blocked_ns);
+  record_.varint(e.runq_ns);
   end_record();
 }
 

@@ -56,6 +56,7 @@ class RecordingWriter {
 
   void add_cpu_sample(const CpuSample& sample);
   void add_offcpu(const OffCpuInterval& interval);
+  void add_offcpu_total(const OffCpuTotal& total);
   void add_wakeup(const Wakeup& wakeup);
   void add_allocation(const Allocation& allocation);
   void add_free(const Free& free);

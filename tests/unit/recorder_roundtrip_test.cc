@@ -41,6 +41,8 @@ class RecorderTest : public ::testing::Test {
     h.sample_period_ns = 1000000000ull / 99;
     h.clock_monotonic_ns = 1000;
     h.clock_realtime_ns = 1700000000000000000ull;
+    h.offcpu_min_ns = 100000;
+    h.offcpu_max_per_second = 5000;
     return h;
   }
 
@@ -110,6 +112,8 @@ TEST_F(RecorderTest, RoundTripKeepsEverything) {
   EXPECT_EQ(rec->header.targets[0].command_line, "./app --flag");
   EXPECT_EQ(rec->header.sample_frequency_hz, 99u);
   EXPECT_EQ(rec->header.clock_realtime_ns, 1700000000000000000ull);
+  EXPECT_EQ(rec->header.offcpu_min_ns, 100000u);
+  EXPECT_EQ(rec->header.offcpu_max_per_second, 5000u);
   ASSERT_EQ(rec->samples.size(), 100u);
   for (int i = 0; i < 100; ++i) {
     const CpuSample& s = rec->samples[i];
@@ -237,6 +241,7 @@ TEST_F(RecorderTest, EveryEventTypeRoundTrips) {
   uint32_t stack = w.intern_stack(frames);
   w.set_thread(7, 8, "t8");
   w.add_offcpu({1000, 5000, 300, 8, stack, 9, stack, OffCpuState::kUninterruptible, kOffCpuClippedEnd});
+  w.add_offcpu_total({1500, 8, OffCpuState::kPreempted, 42, 0, 123456});
   w.add_wakeup({1500, 7, 9, 8, stack});
   w.add_allocation({2000, 8, stack, 0xdead0, 64, 512 * 1024});
   w.add_free({2500, 8, 0xdead0});
@@ -255,6 +260,14 @@ TEST_F(RecorderTest, EveryEventTypeRoundTrips) {
   EXPECT_EQ(o.waker_tid, 9u);
   EXPECT_EQ(o.state, OffCpuState::kUninterruptible);
   EXPECT_EQ(o.flags, kOffCpuClippedEnd);
+  ASSERT_EQ(rec->offcpu_totals.size(), 1u);
+  const OffCpuTotal& total = rec->offcpu_totals[0];
+  EXPECT_EQ(total.time_ns, 1500u);
+  EXPECT_EQ(total.tid, 8u);
+  EXPECT_EQ(total.state, OffCpuState::kPreempted);
+  EXPECT_EQ(total.count, 42u);
+  EXPECT_EQ(total.blocked_ns, 0u);
+  EXPECT_EQ(total.runq_ns, 123456u);
   EXPECT_EQ(rec->str(rec->frames[rec->stack(o.stack)[0]].function), "park");
   ASSERT_EQ(rec->wakeups.size(), 1u);
   EXPECT_EQ(rec->wakeups[0].waker_tid, 9u);
