@@ -13,9 +13,11 @@
 #include <optional>
 #include <sstream>
 
+#include "agent/cpu_idle_time.h"
 #include "agent/cpu_sampler.h"
 #include "agent/kernel_symbolizer.h"
 #include "agent/libbpf_log.h"
+#include "agent/missed_ticks.h"
 #include "agent/sample_processor.h"
 #include "agent/spawned_process.h"
 #include "agent/unique_fd.h"
@@ -162,6 +164,7 @@ class Capture {
 
     for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(sampler_->add_target(pid));
     FLARE_RETURN_IF_ERROR(sampler_->attach());
+    FLARE_ASSIGN_OR_RETURN(idle_at_attach_, read_cpu_idle_ns());
     if (child_) FLARE_RETURN_IF_ERROR(child_->release());
 
     for (size_t i = 0; i < pids_.size(); ++i) {
@@ -208,21 +211,29 @@ class Capture {
     return Status::ok();
   }
 
-  // Ticks that were due but never reached the program are losses we can only
-  // see from outside it; a tick or so per CPU differs at start and stop.
+  // Ticks that were due while a CPU was busy but never reached the program
+  // are losses we can only see from outside it.
   Status account_ticks() {
     FLARE_ASSIGN_OR_RETURN(std::vector<SamplerTicks> ticks, sampler_->read_ticks());
+    FLARE_ASSIGN_OR_RETURN(auto idle_now, read_cpu_idle_ns());
+    const uint64_t period_ns = 1'000'000'000ull / options_.frequency_hz;
     uint64_t ran = 0;
     for (const SamplerTicks& t : ticks) {
-      summary_.ticks_due += t.due;
-      ran += t.ran;
-      if (t.due > t.ran + 2) {
-        writer_->add_lost({rec::LostCause::kSamplerTicksMissed, static_cast<uint32_t>(t.cpu), t.due - t.ran});
-        summary_.ticks_missed += t.due - t.ran;
+      uint64_t idle_ns = 0;
+      auto before = idle_at_attach_.find(t.cpu), after = idle_now.find(t.cpu);
+      if (before != idle_at_attach_.end() && after != idle_now.end() && after->second > before->second) {
+        idle_ns = after->second - before->second;
+      }
+      TickAccount account = account_busy_ticks(t.enabled_ns, idle_ns, t.busy_runs, period_ns);
+      summary_.ticks_due += account.due;
+      ran += t.busy_runs;
+      if (account.missed) {
+        writer_->add_lost({rec::LostCause::kSamplerTicksMissed, static_cast<uint32_t>(t.cpu), account.missed});
+        summary_.ticks_missed += account.missed;
       }
     }
-    writer_->add_stat("sampler_ticks_due", summary_.ticks_due);
-    writer_->add_stat("sampler_ticks_run", ran);
+    writer_->add_stat("sampler_busy_ticks_due", summary_.ticks_due);
+    writer_->add_stat("sampler_busy_ticks_run", ran);
     return Status::ok();
   }
 
@@ -278,6 +289,7 @@ class Capture {
   std::optional<SampleProcessor> processor_;
   std::unique_ptr<CpuSampler> sampler_;  // last: destroyed (detached) first
   uint64_t start_ns_ = 0;
+  std::map<int, uint64_t> idle_at_attach_;  // per CPU, see account_ticks()
   CaptureSummary summary_;
 };
 

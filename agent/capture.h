@@ -28,7 +28,7 @@ struct CaptureSummary {
   std::string output_path;
   uint64_t samples = 0;
   uint64_t lost = 0;             // target samples dropped in the kernel
-  uint64_t ticks_due = 0;        // sampler timer ticks due on all CPUs
+  uint64_t ticks_due = 0;        // sampler timer ticks due while CPUs were busy
   uint64_t ticks_missed = 0;     // ... for which the sampler did not run
   uint64_t bytes = 0;
   uint64_t duration_ns = 0;

@@ -177,7 +177,6 @@ Result<std::vector<SamplerTicks>> CpuSampler::read_ticks() const {
   if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.flare_runs), &zero, runs.data()) != 0) {
     return Status::from_errno(errno, "reading the BPF run counters");
   }
-  const uint64_t period_ns = 1000000000ull / impl_->options.frequency_hz;
   std::vector<SamplerTicks> ticks;
   for (size_t i = 0; i < impl_->perf_fds.size(); ++i) {
     // A cpu-clock event counts the nanoseconds it was enabled on its CPU.
@@ -186,7 +185,7 @@ Result<std::vector<SamplerTicks>> CpuSampler::read_ticks() const {
       return Status::from_errno(errno, "reading the cpu-clock perf event");
     }
     int cpu = impl_->perf_cpus[i];
-    ticks.push_back({cpu, clock_ns / period_ns, cpu < ncpus ? runs[static_cast<size_t>(cpu)] : 0});
+    ticks.push_back({cpu, clock_ns, cpu < ncpus ? runs[static_cast<size_t>(cpu)] : 0});
   }
   return ticks;
 }

@@ -24,11 +24,12 @@ struct SamplerDrops {
   std::vector<uint64_t> per_cpu[FLARE_DROP_MAX];
 };
 
-// Per CPU: timer ticks due by the perf event's clock, and program runs.
+// Per CPU: how long the perf event was enabled (its cpu-clock count) and how
+// often the program ran while the CPU was busy (see missed_ticks.h).
 struct SamplerTicks {
   int cpu = 0;
-  uint64_t due = 0;
-  uint64_t ran = 0;
+  uint64_t enabled_ns = 0;
+  uint64_t busy_runs = 0;
 };
 
 class CpuSampler {

@@ -41,10 +41,12 @@ struct {
 } flare_drops SEC(".maps");
 
 /*
- * Every run of the program, target or not. The kernel skips a perf_event
- * program without a trace when another BPF program is active on the CPU, and
- * a descheduled vCPU skips timer ticks; comparing runs with the ticks the
- * event's clock says were due is how flare sees and reports such losses.
+ * Runs of the program that interrupted a task other than the idle task,
+ * target or not. The kernel skips a perf_event program without a trace when
+ * another BPF program is active on the CPU, and a descheduled vCPU skips
+ * timer ticks; comparing these runs with the ticks due while the CPU was busy
+ * is how flare sees and reports such losses. (Idle ticks do not count: an
+ * idle vCPU may not get its timer at all, and no target runs there.)
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -72,9 +74,11 @@ int flare_sample(struct bpf_perf_event_data *ctx)
 	long n;
 
 	/* The one thing done before the target filter: a per-CPU increment. */
-	runs = bpf_map_lookup_elem(&flare_runs, &zero);
-	if (runs)
-		*runs += 1;
+	if ((__u32)pid_tgid != 0) {
+		runs = bpf_map_lookup_elem(&flare_runs, &zero);
+		if (runs)
+			*runs += 1;
+	}
 
 	if (!bpf_map_lookup_elem(&flare_targets, &tgid))
 		return 0;

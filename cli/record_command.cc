@@ -90,8 +90,8 @@ int run_record(const RecordArgs& args) {
             << s.end_reason << "), " << s.lost << " lost, " << s.bytes << " bytes -> " << s.output_path << "\n";
   if (s.ticks_missed * 100 > s.ticks_due) {
     std::cerr << "flare: warning: the sampler missed " << s.ticks_missed << " of " << s.ticks_due
-              << " timer ticks; samples are missing in proportion (another BPF program active on the CPU, or "
-                 "vCPU steal); see 'flare info'\n";
+              << " timer ticks due on busy CPUs; samples are missing in proportion (another BPF program active "
+                 "on the CPU, or vCPU steal); see 'flare info'\n";
   }
   if (s.child_exit_status >= 0) return s.child_exit_status;
   return 0;

