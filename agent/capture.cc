@@ -17,6 +17,9 @@
 #include "agent/cpu_sampler.h"
 #include "agent/kernel_symbolizer.h"
 #include "agent/libbpf_log.h"
+#include "agent/offcpu_processor.h"
+#include "agent/offcpu_tracer.h"
+#include "agent/task_list.h"
 #include "agent/missed_ticks.h"
 #include "agent/sample_processor.h"
 #include "agent/spawned_process.h"
@@ -74,9 +77,16 @@ rec::FileHeader make_header(const CaptureOptions& options, const std::vector<uin
     for (const std::string& arg : options.command) command_line += (command_line.empty() ? "" : " ") + arg;
     h.targets.back().command_line = command_line;
   }
-  h.events = "cpu";
-  h.sample_frequency_hz = options.frequency_hz;
-  h.sample_period_ns = 1000000000ull / options.frequency_hz;
+  h.events = options.cpu ? "cpu" : "";
+  if (options.cpu) {
+    h.sample_frequency_hz = options.frequency_hz;
+    h.sample_period_ns = 1000000000ull / options.frequency_hz;
+  }
+  if (options.offcpu) {
+    h.events += h.events.empty() ? "offcpu" : ",offcpu";
+    h.offcpu_min_ns = options.offcpu_min_ns;
+    h.offcpu_max_per_second = options.offcpu_max_per_second;
+  }
   h.clock_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
   h.clock_realtime_ns = clock_ns(CLOCK_REALTIME);
   return h;
@@ -113,8 +123,9 @@ class Capture {
       return st;
     }
     st = record();
-    if (st.is_ok()) st = account_ticks();
-    sampler_->detach();
+    if (st.is_ok() && sampler_) st = account_ticks();
+    if (sampler_) sampler_->detach();
+    if (offcpu_) offcpu_->detach();
     if (st.is_ok()) st = finalize();
     if (!st.is_ok()) {
       fail_cleanup();
@@ -145,12 +156,22 @@ class Capture {
     std::optional<KernelSymbolizer> kernel_symbols;
     if (kernel.is_ok()) kernel_symbols.emplace(std::move(kernel).value());
 
-    CpuSamplerOptions sampler_options;
-    sampler_options.frequency_hz = options_.frequency_hz;
-    sampler_options.ring_buffer_bytes = options_.ring_buffer_bytes;
-    FLARE_ASSIGN_OR_RETURN(sampler_, CpuSampler::load(sampler_options, [this](const flare_cpu_sample& s) {
-                             processor_->process(s);
-                           }));
+    if (options_.cpu) {
+      CpuSamplerOptions sampler_options;
+      sampler_options.frequency_hz = options_.frequency_hz;
+      sampler_options.ring_buffer_bytes = options_.ring_buffer_bytes;
+      FLARE_ASSIGN_OR_RETURN(sampler_, CpuSampler::load(sampler_options, [this](const flare_cpu_sample& s) {
+                               processor_->process(s);
+                             }));
+    }
+    if (options_.offcpu) {
+      OffCpuTracerOptions tracer_options;
+      tracer_options.min_ns = options_.offcpu_min_ns;
+      tracer_options.max_per_second = options_.offcpu_max_per_second;
+      FLARE_ASSIGN_OR_RETURN(offcpu_, OffCpuTracer::load(tracer_options, [this](const flare_offcpu_event& e) {
+                               offcpu_processor_->process(e);
+                             }));
+    }
 
     // The output is created after the slow loading (so the header's clock
     // pair marks the start of sampling) but before anything is attached: an
@@ -158,13 +179,20 @@ class Capture {
     rec::WriterOptions writer_options;
     writer_options.flush_interval_ns = options_.flush_interval_ns;
     writer_options.chunk_duration_ns = options_.chunk_duration_ns;
-    FLARE_ASSIGN_OR_RETURN(writer_, rec::RecordingWriter::create(summary_.output_path, make_header(options_, pids_),
-                                                                 writer_options));
+    const rec::FileHeader header = make_header(options_, pids_);
+    FLARE_ASSIGN_OR_RETURN(writer_, rec::RecordingWriter::create(summary_.output_path, header, writer_options));
     processor_.emplace(*writer_, std::move(kernel_symbols), std::make_shared<SymbolFileCache>());
+    offcpu_processor_.emplace(*writer_, *processor_, header.clock_monotonic_ns);
 
-    for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(sampler_->add_target(pid));
-    FLARE_RETURN_IF_ERROR(sampler_->attach());
-    FLARE_ASSIGN_OR_RETURN(idle_at_attach_, read_cpu_idle_ns());
+    if (sampler_) {
+      for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(sampler_->add_target(pid));
+      FLARE_RETURN_IF_ERROR(sampler_->attach());
+      FLARE_ASSIGN_OR_RETURN(idle_at_attach_, read_cpu_idle_ns());
+    }
+    if (offcpu_) {
+      for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(offcpu_->add_target(pid));
+      FLARE_RETURN_IF_ERROR(offcpu_->attach(header.clock_monotonic_ns));
+    }
     if (child_) FLARE_RETURN_IF_ERROR(child_->release());
 
     for (size_t i = 0; i < pids_.size(); ++i) {
@@ -203,8 +231,13 @@ class Capture {
       }
       int timeout_ms = 100;
       if (deadline) timeout_ms = static_cast<int>(std::min<uint64_t>(100, (deadline - now) / 1000000 + 1));
-      FLARE_ASSIGN_OR_RETURN(int n, sampler_->poll(timeout_ms));
-      (void)n;
+      if (sampler_) {
+        FLARE_ASSIGN_OR_RETURN(int n, sampler_->poll(timeout_ms));
+        (void)n;
+      } else {
+        ::poll(nullptr, 0, timeout_ms);
+      }
+      if (offcpu_) FLARE_RETURN_IF_ERROR(drain_offcpu(false));
       FLARE_RETURN_IF_ERROR(writer_->maybe_flush(clock_ns(CLOCK_MONOTONIC)));
     }
     summary_.duration_ns = clock_ns(CLOCK_MONOTONIC) - start_ns_;
@@ -237,28 +270,66 @@ class Capture {
     return Status::ok();
   }
 
-  Status finalize() {
-    // Samples already in the ring buffer belong to the capture.
-    FLARE_ASSIGN_OR_RETURN(int drained, sampler_->drain());
-    (void)drained;
-    FLARE_ASSIGN_OR_RETURN(SamplerDrops drops, sampler_->read_drops());
-    static constexpr rec::LostCause kCauses[FLARE_DROP_MAX] = {
-        rec::LostCause::kRingBufferFull, rec::LostCause::kUserStackFailed, rec::LostCause::kKernelStackFailed};
-    for (int cause = 0; cause < FLARE_DROP_MAX; ++cause) {
-      for (size_t cpu = 0; cpu < drops.per_cpu[cause].size(); ++cpu) {
-        uint64_t count = drops.per_cpu[cause][cpu];
-        if (count == 0) continue;
-        writer_->add_lost({kCauses[cause], static_cast<uint32_t>(cpu), count});
-        if (cause == FLARE_DROP_RINGBUF_FULL) summary_.lost += count;
+  // Intervals in the ring, and every second (and at the end) the totals
+  // the gates kept.
+  Status drain_offcpu(bool final) {
+    FLARE_ASSIGN_OR_RETURN(int n, offcpu_->drain());
+    (void)n;
+    const uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (final || now >= last_totals_ns_ + options_.flush_interval_ns) {
+      FLARE_ASSIGN_OR_RETURN(auto totals, offcpu_->read_totals());
+      offcpu_processor_->add_totals(totals, now);
+      last_totals_ns_ = now;
+    }
+    return Status::ok();
+  }
+
+  // After detach: what is still open is clipped at the end; target threads
+  // the tracer never saw and that sleep now slept throughout.
+  Status finalize_offcpu() {
+    FLARE_RETURN_IF_ERROR(drain_offcpu(true));
+    const uint64_t end_ns = clock_ns(CLOCK_MONOTONIC);
+    FLARE_ASSIGN_OR_RETURN(auto open, offcpu_->read_open_intervals());
+    for (const flare_offcpu_event& e : open) offcpu_processor_->process_open(e, end_ns);
+    for (uint32_t pid : pids_) {
+      for (const TaskState& task : list_task_states(pid)) {
+        if (offcpu_processor_->seen(task.tid)) continue;
+        if (auto state = offcpu_state_from_proc(task.state)) {
+          offcpu_processor_->add_blocked_throughout(pid, task.tid, task.comm, *state, end_ns);
+        }
       }
     }
+    FLARE_ASSIGN_OR_RETURN(auto drops, offcpu_->read_drops());
+    static constexpr rec::LostCause kCauses[FLARE_OFFCPU_DROP_MAX] = {
+        rec::LostCause::kRingBufferFull, rec::LostCause::kOffCpuRateLimited, rec::LostCause::kOffCpuUntracked,
+        rec::LostCause::kOffCpuUntracked, rec::LostCause::kUserStackFailed,  rec::LostCause::kKernelStackFailed};
+    for (int cause = 0; cause < FLARE_OFFCPU_DROP_MAX; ++cause) {
+      for (size_t cpu = 0; cpu < drops[cause].size(); ++cpu) {
+        if (drops[cause][cpu] == 0) continue;
+        writer_->add_lost({kCauses[cause], static_cast<uint32_t>(cpu), drops[cause][cpu]});
+        summary_.lost += drops[cause][cpu];
+      }
+    }
+    const OffCpuStats& os = offcpu_processor_->stats();
+    writer_->add_stat("offcpu_intervals", os.intervals);
+    writer_->add_stat("offcpu_intervals_clipped_start", os.clipped_start);
+    writer_->add_stat("offcpu_intervals_clipped_end", os.clipped_end);
+    writer_->add_stat("offcpu_intervals_whole_capture", os.whole_capture);
+    writer_->add_stat("offcpu_intervals_totalled", os.totalled);
+    writer_->add_stat("offcpu_malformed_ring_records", offcpu_->malformed_records());
+    summary_.offcpu_intervals = os.intervals;
+    return Status::ok();
+  }
+
+  Status finalize() {
+    if (offcpu_) FLARE_RETURN_IF_ERROR(finalize_offcpu());
+    if (sampler_) FLARE_RETURN_IF_ERROR(finalize_cpu());
     const ProcessorStats& ps = processor_->stats();
     ProcessSymbolizer::Stats ss = processor_->symbolizer_stats();
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     writer_->add_stat("capture_duration_ns", summary_.duration_ns);
     writer_->add_stat("samples_received", ps.samples);
-    writer_->add_stat("malformed_ring_records", sampler_->malformed_records());
     writer_->add_stat("user_stacks_truncated", ps.user_stacks_truncated);
     writer_->add_stat("frames_unresolved", ps.frames_unresolved);
     writer_->add_stat("frames_unknown_mapping", ps.frames_unknown_mapping);
@@ -274,8 +345,28 @@ class Capture {
     return Status::ok();
   }
 
+  Status finalize_cpu() {
+    // Samples already in the ring buffer belong to the capture.
+    FLARE_ASSIGN_OR_RETURN(int drained, sampler_->drain());
+    (void)drained;
+    FLARE_ASSIGN_OR_RETURN(SamplerDrops drops, sampler_->read_drops());
+    static constexpr rec::LostCause kCauses[FLARE_DROP_MAX] = {
+        rec::LostCause::kRingBufferFull, rec::LostCause::kUserStackFailed, rec::LostCause::kKernelStackFailed};
+    for (int cause = 0; cause < FLARE_DROP_MAX; ++cause) {
+      for (size_t cpu = 0; cpu < drops.per_cpu[cause].size(); ++cpu) {
+        uint64_t count = drops.per_cpu[cause][cpu];
+        if (count == 0) continue;
+        writer_->add_lost({kCauses[cause], static_cast<uint32_t>(cpu), count});
+        if (cause == FLARE_DROP_RINGBUF_FULL) summary_.lost += count;
+      }
+    }
+    writer_->add_stat("malformed_ring_records", sampler_->malformed_records());
+    return Status::ok();
+  }
+
   void fail_cleanup() {
     if (sampler_) sampler_->detach();
+    if (offcpu_) offcpu_->detach();
     if (writer_) writer_->abandon();
     if (child_) child_->abort();
   }
@@ -287,7 +378,10 @@ class Capture {
   std::optional<SpawnedProcess> child_;
   std::unique_ptr<rec::RecordingWriter> writer_;
   std::optional<SampleProcessor> processor_;
+  std::optional<OffCpuProcessor> offcpu_processor_;
+  std::unique_ptr<OffCpuTracer> offcpu_;
   std::unique_ptr<CpuSampler> sampler_;  // last: destroyed (detached) first
+  uint64_t last_totals_ns_ = 0;
   uint64_t start_ns_ = 0;
   std::map<int, uint64_t> idle_at_attach_;  // per CPU, see account_ticks()
   CaptureSummary summary_;

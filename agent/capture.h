@@ -16,7 +16,11 @@ struct CaptureOptions {
   std::vector<uint32_t> pids;         // attach to these ...
   std::vector<std::string> command;   // ... or spawn this
   uint64_t duration_ns = 0;           // 0: until stopped or the targets exit
+  bool cpu = true;                    // sample CPU stacks
+  bool offcpu = false;                // trace scheduler park/unpark
   uint32_t frequency_hz = 99;
+  uint64_t offcpu_min_ns = 100'000;   // shorter off-CPU intervals are only totalled
+  uint32_t offcpu_max_per_second = 10'000;  // ... and those beyond this rate (0: no cap)
   uint32_t ring_buffer_bytes = 4u << 20;
   std::string output_path;
   uint64_t flush_interval_ns = 1'000'000'000;  // data older than this is on disk
@@ -27,6 +31,7 @@ struct CaptureOptions {
 struct CaptureSummary {
   std::string output_path;
   uint64_t samples = 0;
+  uint64_t offcpu_intervals = 0;
   uint64_t lost = 0;             // target samples dropped in the kernel
   uint64_t ticks_due = 0;        // sampler timer ticks due while CPUs were busy
   uint64_t ticks_missed = 0;     // ... for which the sampler did not run

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "agent/libbpf_log.h"
+#include "agent/bpf_error.h"
 #include "agent/online_cpus.h"
 #include "agent/unique_fd.h"
 #include "cpu_sampler.skel.h"
@@ -27,16 +27,6 @@ struct LinkDeleter {
 struct RingBufferDeleter {
   void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
 };
-
-Status bpf_error(int err, const std::string& what) {
-  if (err == EPERM || err == EACCES) {
-    return Status(ErrorCode::kPermissionDenied,
-                  what + ": permission denied; flare needs CAP_BPF and CAP_PERFMON (or root)");
-  }
-  std::string detail = last_libbpf_warning();
-  Status st = Status::from_errno(err, what);
-  return detail.empty() ? st : st.with_context(detail).with_context(what);
-}
 
 Result<UniqueFd> open_cpu_clock(int cpu, uint32_t frequency_hz) {
   perf_event_attr attr{};

@@ -105,44 +105,84 @@ uint32_t SampleProcessor::truncated_frame() {
   return truncated_frame_id_;
 }
 
-void SampleProcessor::process(const flare_cpu_sample& sample) {
-  ++stats_.samples;
-  if (writer_.generation() != generation_) {
-    // A new chunk started: the writer's ids we cached are gone with it.
-    generation_ = writer_.generation();
-    frame_ids_.clear();
-    mapping_ids_.clear();
-    truncated_frame_id_ = 0;
+uint32_t SampleProcessor::placeholder_frame(std::string_view name) {
+  auto [it, inserted] = placeholder_frame_ids_.try_emplace(std::string(name), 0);
+  if (inserted) {
+    rec::FrameInfo frame;
+    frame.kind = rec::FrameKind::kUser;
+    frame.flags = rec::kFrameResolved;
+    frame.function = writer_.intern_string(name);
+    it->second = writer_.add_frame(frame);
   }
+  return it->second;
+}
+
+void SampleProcessor::drop_stale_caches() {
+  if (writer_.generation() == generation_) return;
+  // A new chunk started: the writer's ids we cached are gone with it.
+  generation_ = writer_.generation();
+  frame_ids_.clear();
+  mapping_ids_.clear();
+  truncated_frame_id_ = 0;
+  placeholder_frame_ids_.clear();
+}
+
+uint32_t SampleProcessor::intern_stack(uint32_t pid, const __u64* kernel_ips, int32_t kernel_bytes,
+                                       const __u64* user_ips, int32_t user_bytes,
+                                       std::string_view root_placeholder) {
+  drop_stale_caches();
   stack_scratch_.clear();
   // Callers' return addresses point after the call; minus one puts them inside
   // the call instruction, so the line and inline chain are the caller's.
-  if (sample.kernel_stack_bytes > 0) {
-    size_t n = static_cast<size_t>(sample.kernel_stack_bytes) / sizeof(uint64_t);
+  if (kernel_bytes > 0) {
+    size_t n = static_cast<size_t>(kernel_bytes) / sizeof(uint64_t);
     for (size_t i = 0; i < n && i < FLARE_MAX_KERNEL_FRAMES; ++i) {
-      uint64_t ip = sample.kernel_ips[i];
+      uint64_t ip = kernel_ips[i];
       stack_scratch_.push_back(kernel_frame(i == 0 ? ip : ip - 1));
     }
   }
-  if (sample.user_stack_bytes > 0) {
-    size_t n = static_cast<size_t>(sample.user_stack_bytes) / sizeof(uint64_t);
+  if (user_bytes > 0) {
+    size_t n = static_cast<size_t>(user_bytes) / sizeof(uint64_t);
     for (size_t i = 0; i < n && i < FLARE_MAX_USER_FRAMES; ++i) {
-      uint64_t ip = sample.user_ips[i];
-      stack_scratch_.push_back(user_frame(sample.pid, i == 0 ? ip : ip - 1));
+      uint64_t ip = user_ips[i];
+      stack_scratch_.push_back(user_frame(pid, i == 0 ? ip : ip - 1));
     }
     if (n >= FLARE_MAX_USER_FRAMES) {
       ++stats_.user_stacks_truncated;
       stack_scratch_.push_back(truncated_frame());
     }
   }
+  if (!root_placeholder.empty()) stack_scratch_.push_back(placeholder_frame(root_placeholder));
+  return writer_.intern_stack(stack_scratch_);
+}
 
+std::optional<bool> SampleProcessor::kernel_stack_in_interrupt(const __u64* kernel_ips, int32_t kernel_bytes) const {
+  if (!kernel_ || kernel_bytes <= 0) return std::nullopt;
+  // Entry points of hard interrupts, IPIs and softirqs on x86 and arm64.
+  static constexpr std::string_view kInterruptEntries[] = {
+      "asm_sysvec_",   "sysvec_",      "__sysvec_",      "asm_common_interrupt", "common_interrupt",
+      "handle_softirqs", "__do_softirq", "run_ksoftirqd", "irq_exit_rcu",         "__irq_exit_rcu",
+      "hrtimer_interrupt", "el1_interrupt", "el0_interrupt", "gic_handle_irq"};
+  size_t n = static_cast<size_t>(kernel_bytes) / sizeof(uint64_t);
+  for (size_t i = 0; i < n && i < FLARE_MAX_KERNEL_FRAMES; ++i) {
+    SourceSymbol symbol = kernel_->resolve(i == 0 ? kernel_ips[i] : kernel_ips[i] - 1);
+    if (!symbol.resolved) continue;
+    for (std::string_view entry : kInterruptEntries) {
+      if (std::string_view(symbol.function).substr(0, entry.size()) == entry) return true;
+    }
+  }
+  return false;
+}
+
+void SampleProcessor::process(const flare_cpu_sample& sample) {
+  ++stats_.samples;
   writer_.set_thread(sample.pid, sample.tid, std::string_view(sample.comm, strnlen(sample.comm, FLARE_COMM_LEN)));
-
   rec::CpuSample out;
   out.time_ns = sample.time_ns;
   out.tid = sample.tid;
   out.cpu = static_cast<uint16_t>(sample.cpu);
-  out.stack = writer_.intern_stack(stack_scratch_);
+  out.stack = intern_stack(sample.pid, sample.kernel_ips, sample.kernel_stack_bytes, sample.user_ips,
+                           sample.user_stack_bytes);
   writer_.add_cpu_sample(out);
 }
 

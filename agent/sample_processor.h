@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -32,6 +34,20 @@ class SampleProcessor {
 
   void process(const flare_cpu_sample& sample);
 
+  // Interns the stack of raw instruction pointers as bpf_get_stack returns
+  // them (leaf first; `*_bytes` filled, 0 or -errno): kernel frames, then
+  // user frames symbolized in process `pid`. Ids are valid until the
+  // writer's generation changes. Used by every event family.
+  // Whether a kernel stack runs through an interrupt or softirq entry: code
+  // there runs on top of whichever task it interrupted, which is then not
+  // the actor. nullopt when kernel symbols are unavailable.
+  std::optional<bool> kernel_stack_in_interrupt(const __u64* kernel_ips, int32_t kernel_bytes) const;
+
+  // A non-empty `root_placeholder` (e.g. "[user stack not captured]") is
+  // appended as a frame of its own at the root end.
+  uint32_t intern_stack(uint32_t pid, const __u64* kernel_ips, int32_t kernel_bytes, const __u64* user_ips,
+                        int32_t user_bytes, std::string_view root_placeholder = {});
+
   const ProcessorStats& stats() const { return stats_; }
   // Aggregated over every target process.
   ProcessSymbolizer::Stats symbolizer_stats() const;
@@ -40,6 +56,8 @@ class SampleProcessor {
   uint32_t user_frame(uint32_t pid, uint64_t address);
   uint32_t kernel_frame(uint64_t address);
   uint32_t truncated_frame();
+  uint32_t placeholder_frame(std::string_view name);
+  void drop_stale_caches();
   ProcessSymbolizer& process_symbolizer(uint32_t pid);
   uint32_t mapping_id(uint32_t pid, const Mapping& mapping);
 
@@ -66,6 +84,7 @@ class SampleProcessor {
   std::unordered_map<FrameKey, CachedFrame, FrameKeyHash> frame_ids_;  // pid 0: kernel
   std::unordered_map<const Mapping*, uint32_t> mapping_ids_;
   uint32_t truncated_frame_id_ = 0;
+  std::unordered_map<std::string, uint32_t> placeholder_frame_ids_;
   uint64_t generation_ = 0;  // the writer's chunk generation the caches belong to
   std::vector<uint32_t> stack_scratch_;
   ProcessorStats stats_;

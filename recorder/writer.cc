@@ -195,6 +195,7 @@ void RecordingWriter::add_cpu_sample(const CpuSample& sample) {
 
 void RecordingWriter::add_offcpu(const OffCpuInterval& e) {
   ensure_thread(e.tid);
+  if (e.waker_tid) ensure_thread(e.waker_tid);
   begin_record(RecordType::kOffCpu);
   put_time(e.time_ns);
   record_.varint(e.blocked_ns);
@@ -222,6 +223,7 @@ void RecordingWriter::add_offcpu_total(const OffCpuTotal& e) {
 
 void RecordingWriter::add_wakeup(const Wakeup& e) {
   ensure_thread(e.wakee_tid);
+  if (e.waker_tid) ensure_thread(e.waker_tid);
   begin_record(RecordType::kWakeup);
   put_time(e.time_ns);
   record_.varint(e.waker_pid);

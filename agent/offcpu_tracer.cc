@@ -1,0 +1,152 @@
+#include "agent/offcpu_tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+
+#include "agent/bpf_error.h"
+#include "offcpu_tracer.skel.h"
+
+namespace flare::agent {
+
+namespace {
+
+struct SkeletonDeleter {
+  void operator()(offcpu_tracer_bpf* skel) const { offcpu_tracer_bpf__destroy(skel); }
+};
+struct LinkDeleter {
+  void operator()(bpf_link* link) const { bpf_link__destroy(link); }
+};
+struct RingBufferDeleter {
+  void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+};
+
+}  // namespace
+
+struct OffCpuTracer::Impl {
+  OffCpuTracerOptions options;
+  EventHandler handler;
+  std::unique_ptr<offcpu_tracer_bpf, SkeletonDeleter> skel;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;
+  std::unique_ptr<ring_buffer, RingBufferDeleter> ring;
+};
+
+OffCpuTracer::OffCpuTracer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+OffCpuTracer::~OffCpuTracer() {
+  detach();
+  impl_->ring.reset();
+  impl_->skel.reset();
+}
+
+Result<std::unique_ptr<OffCpuTracer>> OffCpuTracer::load(const OffCpuTracerOptions& options, EventHandler handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->handler = std::move(handler);
+  impl->skel.reset(offcpu_tracer_bpf__open());
+  if (!impl->skel) return bpf_error(errno, "opening the BPF off-CPU tracer");
+  int err = bpf_map__set_max_entries(impl->skel->maps.flare_offcpu_events, options.ring_buffer_bytes);
+  if (err) return bpf_error(-err, "sizing the off-CPU ring buffer");
+  impl->skel->rodata->min_ns = options.min_ns;
+  impl->skel->rodata->max_per_second = options.max_per_second;
+  // As in the CPU sampler: the agent drains on a timer, submits wake it only
+  // when the ring is a quarter full.
+  impl->skel->rodata->wakeup_bytes = options.ring_buffer_bytes / 4;
+  err = offcpu_tracer_bpf__load(impl->skel.get());
+  if (err) return bpf_error(-err, "loading the BPF off-CPU tracer");
+
+  std::unique_ptr<OffCpuTracer> tracer(new OffCpuTracer(std::move(impl)));
+  tracer->impl_->ring.reset(ring_buffer__new(bpf_map__fd(tracer->impl_->skel->maps.flare_offcpu_events),
+                                             &OffCpuTracer::on_record, tracer.get(), nullptr));
+  if (!tracer->impl_->ring) return bpf_error(errno, "opening the off-CPU ring buffer");
+  return tracer;
+}
+
+Status OffCpuTracer::add_target(uint32_t pid) {
+  uint8_t one = 1;
+  if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.flare_targets), &pid, &one, BPF_ANY) != 0) {
+    return bpf_error(errno, "adding PID " + std::to_string(pid) + " to the off-CPU target set");
+  }
+  return Status::ok();
+}
+
+Status OffCpuTracer::attach(uint64_t capture_start_ns) {
+  impl_->skel->bss->capture_start_ns = capture_start_ns;
+  bpf_program* programs[] = {impl_->skel->progs.flare_sched_switch, impl_->skel->progs.flare_sched_waking,
+                             impl_->skel->progs.flare_sched_process_exit};
+  for (bpf_program* program : programs) {
+    bpf_link* link = bpf_program__attach(program);
+    if (!link) {
+      return bpf_error(errno, std::string("attaching the off-CPU tracer to ") + bpf_program__section_name(program));
+    }
+    impl_->links.emplace_back(link);
+  }
+  return Status::ok();
+}
+
+void OffCpuTracer::detach() { impl_->links.clear(); }
+
+int OffCpuTracer::on_record(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<OffCpuTracer*>(ctx);
+  if (size < sizeof(flare_offcpu_event)) {
+    ++self->malformed_records_;
+    return 0;
+  }
+  self->impl_->handler(*static_cast<const flare_offcpu_event*>(data));
+  return 0;
+}
+
+Result<int> OffCpuTracer::drain() {
+  int n = ring_buffer__consume(impl_->ring.get());
+  if (n < 0) return Status::from_errno(-n, "draining the off-CPU ring buffer");
+  return n;
+}
+
+Result<std::vector<OffCpuTotalEntry>> OffCpuTracer::read_totals() const {
+  int fd = bpf_map__fd(impl_->skel->maps.flare_offcpu_totals);
+  std::vector<OffCpuTotalEntry> entries;
+  flare_offcpu_total_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    OffCpuTotalEntry e{next, {}};
+    if (bpf_map_lookup_elem(fd, &next, &e.total) == 0) entries.push_back(e);
+    key = next;
+    prev = &key;
+  }
+  if (errno != ENOENT) return Status::from_errno(errno, "reading the off-CPU totals");
+  return entries;
+}
+
+Result<std::vector<flare_offcpu_event>> OffCpuTracer::read_open_intervals() const {
+  int fd = bpf_map__fd(impl_->skel->maps.flare_threads);
+  std::vector<flare_offcpu_event> open;
+  uint32_t key = 0, next = 0;
+  const void* prev = nullptr;
+  auto event = std::make_unique<flare_offcpu_event>();
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (bpf_map_lookup_elem(fd, &next, event.get()) == 0 && event->switch_in_ns == 0 && event->switch_out_ns != 0) {
+      open.push_back(*event);
+    }
+    key = next;
+    prev = &key;
+  }
+  if (errno != ENOENT) return Status::from_errno(errno, "reading the off-CPU thread table");
+  return open;
+}
+
+Result<std::array<std::vector<uint64_t>, FLARE_OFFCPU_DROP_MAX>> OffCpuTracer::read_drops() const {
+  int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) return Status::from_errno(-ncpus, "counting possible CPUs");
+  std::array<std::vector<uint64_t>, FLARE_OFFCPU_DROP_MAX> drops;
+  int fd = bpf_map__fd(impl_->skel->maps.flare_offcpu_drops);
+  for (uint32_t cause = 0; cause < FLARE_OFFCPU_DROP_MAX; ++cause) {
+    drops[cause].resize(static_cast<size_t>(ncpus));
+    if (bpf_map_lookup_elem(fd, &cause, drops[cause].data()) != 0) {
+      return Status::from_errno(errno, "reading the off-CPU drop counters");
+    }
+  }
+  return drops;
+}
+
+}  // namespace flare::agent
