@@ -302,13 +302,28 @@ class Capture {
     FLARE_ASSIGN_OR_RETURN(auto drops, offcpu_->read_drops());
     static constexpr rec::LostCause kCauses[FLARE_OFFCPU_DROP_MAX] = {
         rec::LostCause::kRingBufferFull, rec::LostCause::kOffCpuRateLimited, rec::LostCause::kOffCpuUntracked,
-        rec::LostCause::kOffCpuUntracked, rec::LostCause::kUserStackFailed,  rec::LostCause::kKernelStackFailed};
+        rec::LostCause::kOffCpuUntracked, rec::LostCause::kUserStackFailed,  rec::LostCause::kKernelStackFailed,
+        rec::LostCause::kOffCpuUntracked,   rec::LostCause::kOffCpuUntracked};
+    // The finer BPF-side causes behind each lost cause, as statistics.
+    static constexpr const char* kDropStats[FLARE_OFFCPU_DROP_MAX] = {
+        "offcpu_ring_full",         "offcpu_rate_limited",     "offcpu_no_thread_slot",
+        "offcpu_no_total_slot",     "offcpu_user_stack_failed", "offcpu_kernel_stack_failed",
+        "offcpu_unpaired_switch_in", "offcpu_unpaired_switch_out"};
     for (int cause = 0; cause < FLARE_OFFCPU_DROP_MAX; ++cause) {
+      uint64_t sum = 0;
+      for (uint64_t v : drops[cause]) sum += v;
+      writer_->add_stat(kDropStats[cause], sum);
       for (size_t cpu = 0; cpu < drops[cause].size(); ++cpu) {
         if (drops[cause][cpu] == 0) continue;
         writer_->add_lost({kCauses[cause], static_cast<uint32_t>(cpu), drops[cause][cpu]});
         summary_.lost += drops[cause][cpu];
       }
+    }
+    FLARE_ASSIGN_OR_RETURN(uint64_t misses, offcpu_->read_recursion_misses());
+    writer_->add_stat("offcpu_program_recursion_misses", misses);
+    if (misses) {
+      writer_->add_lost({rec::LostCause::kOffCpuUntracked, rec::kLostCpuUnknown, misses});
+      summary_.lost += misses;
     }
     const OffCpuStats& os = offcpu_processor_->stats();
     writer_->add_stat("offcpu_intervals", os.intervals);

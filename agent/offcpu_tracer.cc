@@ -74,7 +74,7 @@ Status OffCpuTracer::add_target(uint32_t pid) {
 Status OffCpuTracer::attach(uint64_t capture_start_ns) {
   impl_->skel->bss->capture_start_ns = capture_start_ns;
   bpf_program* programs[] = {impl_->skel->progs.flare_sched_switch, impl_->skel->progs.flare_sched_waking,
-                             impl_->skel->progs.flare_sched_process_exit};
+                             impl_->skel->progs.flare_sched_wakeup, impl_->skel->progs.flare_sched_process_exit};
   for (bpf_program* program : programs) {
     bpf_link* link = bpf_program__attach(program);
     if (!link) {
@@ -133,6 +133,20 @@ Result<std::vector<flare_offcpu_event>> OffCpuTracer::read_open_intervals() cons
   }
   if (errno != ENOENT) return Status::from_errno(errno, "reading the off-CPU thread table");
   return open;
+}
+
+Result<uint64_t> OffCpuTracer::read_recursion_misses() const {
+  uint64_t misses = 0;
+  bpf_program* program = nullptr;
+  bpf_object__for_each_program(program, impl_->skel->obj) {
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(program), &info, &len) != 0) {
+      return Status::from_errno(errno, "reading the off-CPU programs' run statistics");
+    }
+    misses += info.recursion_misses;
+  }
+  return misses;
 }
 
 Result<std::array<std::vector<uint64_t>, FLARE_OFFCPU_DROP_MAX>> OffCpuTracer::read_drops() const {

@@ -1,5 +1,5 @@
 // Owns everything the off-CPU tracer puts into the kernel: the BPF skeleton
-// with its tp_btf programs on sched_switch, sched_waking and
+// with its tp_btf programs on sched_switch, sched_waking, sched_wakeup and
 // sched_process_exit, their links and the ring buffer reader. Destruction
 // (or detach()) releases all of it; nothing is pinned.
 #pragma once
@@ -50,6 +50,9 @@ class OffCpuTracer {
   Result<std::vector<flare_offcpu_event>> read_open_intervals() const;
   // Per cause, per CPU.
   Result<std::array<std::vector<uint64_t>, FLARE_OFFCPU_DROP_MAX>> read_drops() const;
+  // Runs of the programs the kernel skipped because another run was in
+  // progress on the CPU (bpf_prog_info.recursion_misses), all programs.
+  Result<uint64_t> read_recursion_misses() const;
   uint64_t malformed_records() const { return malformed_records_; }
 
  private:

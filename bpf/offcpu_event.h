@@ -32,7 +32,13 @@ enum flare_offcpu_drop_cause {
 	FLARE_OFFCPU_DROP_NO_TOTAL_SLOT = 3,  /* totals table full: untracked */
 	FLARE_OFFCPU_DROP_USER_STACK = 4,
 	FLARE_OFFCPU_DROP_KERNEL_STACK = 5,
-	FLARE_OFFCPU_DROP_MAX = 6,
+	/* A known thread switched in with no open interval: its switch-out
+	 * was not seen (e.g. the kernel skipped the program), time is lost. */
+	FLARE_OFFCPU_DROP_UNPAIRED_SWITCH_IN = 6,
+	/* A thread switched out again while its last interval was open: its
+	 * switch-in was not seen, that interval is lost. */
+	FLARE_OFFCPU_DROP_UNPAIRED_SWITCH_OUT = 7,
+	FLARE_OFFCPU_DROP_MAX = 8,
 };
 
 struct flare_stack_trace {
@@ -44,7 +50,8 @@ struct flare_stack_trace {
 
 struct flare_offcpu_event {
 	__u64 switch_out_ns; /* capture start when the thread was already off-CPU */
-	__u64 wakeup_ns;     /* 0: no wakeup seen (it was runnable all along) */
+	__u64 wakeup_ns;     /* put on a run queue (sched_wakeup); 0: no wakeup
+			      * seen (it was runnable all along) */
 	__u64 switch_in_ns;  /* 0: still off-CPU */
 	__u32 pid;	     /* tgid */
 	__u32 tid;

@@ -83,6 +83,7 @@ struct {
 
 #define TASK_RUNNING_STATE 0
 #define TASK_UNINTERRUPTIBLE_BIT 0x2
+#define PF_EXITING_FLAG 0x00000004
 
 static __always_inline void count_drop(__u32 cause)
 {
@@ -172,12 +173,20 @@ static __always_inline bool over_rate(__u64 now)
 static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt, __u64 now)
 {
 	__u32 tid = BPF_CORE_READ(prev, pid);
-	struct flare_offcpu_event *st = thread_slot(tid);
+	struct flare_offcpu_event *st;
 	unsigned int state;
 	long n;
 
+	/* An exiting thread's last switch-out is no wait: it never returns. */
+	if (BPF_CORE_READ(prev, flags) & PF_EXITING_FLAG) {
+		bpf_map_delete_elem(&flare_threads, &tid);
+		return;
+	}
+	st = thread_slot(tid);
 	if (!st)
 		return;
+	if (st->switch_out_ns && !st->switch_in_ns)
+		count_drop(FLARE_OFFCPU_DROP_UNPAIRED_SWITCH_OUT);
 	state = task_state(prev);
 	st->switch_out_ns = now;
 	st->wakeup_ns = 0;
@@ -242,7 +251,7 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now)
 	__u64 total_ns, blocked_ns, runq_ns;
 	bool clipped;
 
-	if (!st || st->switch_in_ns) {
+	if (!st) {
 		/* Never seen going off-CPU. A thread started during the capture
 		 * is simply running now; any other was runnable at the start. */
 		if (BPF_CORE_READ(next, start_time) >= capture_start_ns)
@@ -251,8 +260,13 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now)
 		if (!st)
 			return;
 	}
-	if (st->switch_out_ns == 0 || now < st->switch_out_ns)
+	if (st->switch_in_ns) {
+		/* On-CPU by our account: a switch-out went unseen. */
+		count_drop(FLARE_OFFCPU_DROP_UNPAIRED_SWITCH_IN);
 		return;
+	}
+	if (st->switch_out_ns == 0 || now < st->switch_out_ns)
+		return; /* not reached: an open interval has its switch-out time */
 	st->switch_in_ns = now;
 	total_ns = now - st->switch_out_ns;
 	if (st->wakeup_ns && st->wakeup_ns <= now && st->wakeup_ns >= st->switch_out_ns) {
@@ -317,11 +331,19 @@ int BPF_PROG(flare_sched_waking, struct task_struct *p)
 		return 0;
 	tid = BPF_CORE_READ(p, pid);
 	st = bpf_map_lookup_elem(&flare_threads, &tid);
-	if (!st || st->switch_in_ns) {
+	/*
+	 * A thread on its way to sleep can be woken before it leaves the CPU
+	 * (its state is already set, it is still running): that is no
+	 * off-CPU interval. Only a thread never seen, and not on a CPU now,
+	 * was parked since before the capture.
+	 */
+	if (st && st->switch_in_ns)
+		return 0;
+	if (!st) {
 		unsigned int state = task_state(p);
 
-		if (state == TASK_RUNNING_STATE)
-			return 0; /* a wakeup of a running thread: nothing parked */
+		if (state == TASK_RUNNING_STATE || BPF_CORE_READ(p, on_cpu))
+			return 0;
 		st = open_clipped(p, tid,
 				  state & TASK_UNINTERRUPTIBLE_BIT ? FLARE_OFFCPU_UNINTERRUPTIBLE
 								   : FLARE_OFFCPU_SLEEPING);
@@ -351,6 +373,27 @@ int BPF_PROG(flare_sched_waking, struct task_struct *p)
 	st->waker.kernel_bytes = n;
 	n = bpf_get_stack(ctx, st->waker.user_ips, sizeof(st->waker.user_ips), BPF_F_USER_STACK);
 	st->waker.user_bytes = n;
+	return 0;
+}
+
+/*
+ * Runs when the woken thread is put on a run queue, which can be later than
+ * sched_waking (a remote wakeup waits for an IPI): run-queue wait starts
+ * here, as the kernel's own schedstat run_delay does.
+ */
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(flare_sched_wakeup, struct task_struct *p)
+{
+	struct flare_offcpu_event *st;
+	__u32 tid;
+
+	if (!is_target(p))
+		return 0;
+	tid = BPF_CORE_READ(p, pid);
+	st = bpf_map_lookup_elem(&flare_threads, &tid);
+	if (!st || st->switch_in_ns || !st->wakeup_ns)
+		return 0; /* on-CPU, or no sched_waking seen for this wakeup */
+	st->wakeup_ns = bpf_ktime_get_ns();
 	return 0;
 }
 

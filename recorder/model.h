@@ -96,6 +96,9 @@ enum class LostCause : uint32_t {
   kOffCpuUntracked = 6,
 };
 
+// LostRecord::cpu when the kernel counts a loss for all CPUs together.
+inline constexpr uint32_t kLostCpuUnknown = 0xffffffff;
+
 struct LostRecord {
   LostCause cause = LostCause::kRingBufferFull;
   uint32_t cpu = 0;

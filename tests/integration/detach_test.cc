@@ -41,7 +41,7 @@ class DetachTest : public IntegrationTest {
     BpfObjects held;
     for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
       held = bpf_objects_held_by(recorder.pid());
-      if (!held.progs.empty() && !held.links.empty()) break;
+      if (held.progs.size() >= 4 && held.links.size() >= 3) break;
       if (!recorder.running()) break;
       std::this_thread::sleep_for(20ms);
     }
@@ -115,10 +115,21 @@ class DetachTest : public IntegrationTest {
 
     fs::path out = path("cap.flare");
     const char* duration = ending == Ending::kDuration ? "3s" : "60s";
-    Child recorder = flare_in_background({"record", "-p", std::to_string(target.pid()), "-d", duration, "-o",
-                                          out.string()});
+    // Both program families: the CPU sampler (perf events) and the off-CPU
+    // tracer (tp_btf links).
+    Child recorder = flare_in_background({"record", "--events", "cpu,offcpu", "-p", std::to_string(target.pid()),
+                                          "-d", duration, "-o", out.string()});
     BpfObjects held = wait_until_attached(recorder);
     ASSERT_FALSE(held.progs.empty());
+    std::set<std::string> names;
+    for (const BpfProg& p : bpftool_progs()) {
+      if (held.progs.count(p.id)) names.insert(p.name);
+    }
+    for (const char* expected : {"flare_sample", "flare_sched_swi", "flare_sched_wak", "flare_sched_pro"}) {
+      bool found = false;
+      for (const std::string& n : names) found |= n.rfind(expected, 0) == 0;
+      EXPECT_TRUE(found) << "program " << expected << "* not attached";
+    }
     std::this_thread::sleep_for(1s);  // let it record something
 
     switch (ending) {

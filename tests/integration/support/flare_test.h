@@ -30,6 +30,7 @@ inline const char* const kFlare = FLARE_BIN;
 inline const char* const kFpChains = FP_CHAINS_BIN;
 inline const char* const kDlLib = FLARE_DL_LIB;
 inline const char* const kExitSoon = EXIT_SOON_BIN;
+inline const char* const kOffCpuChains = OFFCPU_CHAINS_BIN;
 inline const char* const kGo = GO_BIN;
 inline const char* const kBpftool = BPFTOOL_BIN;
 inline const char* const kSetpriv = SETPRIV_BIN;
