@@ -68,6 +68,13 @@ Status parse_header(ByteReader& in, FileHeader& h) {
 // allocate gigabytes: no real chunk comes close to this many entries.
 constexpr uint64_t kMaxLocalId = 1u << 24;
 
+// A stack_delta record of a few bytes can repeat the frames of a deep stack
+// defined before it, so a forged file could make the reader materialize far
+// more frames than it has bytes. Real recordings define well under one frame
+// per decompressed byte; the reader refuses more than this many.
+constexpr uint64_t kMaxStackFramesPerByte = 16;
+constexpr uint64_t kStackFrameAllowance = 1u << 20;  // for tiny files
+
 template <typename T>
 struct KeyHash {
   size_t operator()(const T& key) const {
@@ -93,6 +100,7 @@ class BlockParser {
   }
 
   Status parse(std::string_view raw, ChunkSummary& chunk) {
+    stack_frame_budget_ += kMaxStackFramesPerByte * raw.size();
     ByteReader in(raw);
     uint64_t prev_time = 0;
     while (!in.at_end()) {
@@ -139,6 +147,8 @@ class BlockParser {
 
   // Interns a stack by content and binds the chunk-local id to it.
   Status define_stack(uint64_t id, std::vector<uint32_t> frames) {
+    if (frames.size() > stack_frame_budget_) return corrupt("stack records define more frames than the file can hold");
+    stack_frame_budget_ -= frames.size();
     auto [it, inserted] = stack_ids_.try_emplace(frames, static_cast<uint32_t>(rec_.stacks.size()));
     if (inserted) rec_.stacks.push_back(std::move(frames));
     if (!define(stacks_, id, it->second)) return corrupt("bad stack id");
@@ -215,6 +225,7 @@ class BlockParser {
         if (!lookup(stacks_, base, base_global)) return corrupt("stack references an undefined stack");
         const std::vector<uint32_t>& base_frames = rec_.stacks[base_global];
         if (shared > base_frames.size()) return corrupt("bad stack record");
+        if (n + shared > stack_frame_budget_) return corrupt("stack records define more frames than the file can hold");
         std::vector<uint32_t> frames(n + shared);
         for (uint64_t i = 0; i < n; ++i) {
           if (!lookup(frames_, r.varint(), frames[i]) || frames[i] == 0) {
@@ -351,6 +362,7 @@ class BlockParser {
   // Chunk-local id -> global id, per pool; 0 = undefined.
   std::vector<uint32_t> strings_{0}, mappings_{0}, frames_{0}, stacks_{0};
   uint64_t last_stack_id_ = 0;  // a stack_delta record's id is the next one
+  uint64_t stack_frame_budget_ = kStackFrameAllowance;  // see kMaxStackFramesPerByte
   std::unordered_map<std::string, uint32_t> string_ids_;
   std::unordered_map<std::array<uint64_t, 6>, uint32_t, KeyHash<std::array<uint64_t, 6>>> mapping_ids_;
   std::unordered_map<std::array<uint64_t, 7>, uint32_t, KeyHash<std::array<uint64_t, 7>>> frame_ids_;

@@ -9,7 +9,13 @@
 #include <filesystem>
 #include <random>
 
+#include <zstd.h>
+
+#include <fstream>
+#include <sstream>
+
 #include "recorder/byte_io.h"
+#include "recorder/format.h"
 #include "recorder/reader.h"
 #include "recorder/sample_batch.h"
 #include "recorder/stack_trie.h"
@@ -219,6 +225,58 @@ TEST_F(CompactRecordingTest, StacksAndSamplesRoundTripAcrossChunks) {
     for (auto it = frames.rbegin(); it != frames.rend(); ++it) names.push_back(rec->str(rec->frames[*it].function));
     ASSERT_EQ(names, expected[i].root_first) << i;
   }
+}
+
+// A forged chunk whose stack_delta records each repeat the previous stack
+// plus one frame: a few bytes per record, quadratic frames in total. The
+// reader must refuse it, not materialize them.
+TEST_F(CompactRecordingTest, StackDeltaChainsCannotExpandWithoutBound) {
+  auto writer = RecordingWriter::create(path("empty.flare"), FileHeader{});
+  ASSERT_TRUE(writer.is_ok());
+  ASSERT_TRUE((*writer)->finish().is_ok());
+  std::ifstream f(path("empty.flare"), std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string bytes = ss.str();
+
+  auto record = [](ByteWriter& out, RecordType type, const ByteWriter& body) {
+    out.varint(static_cast<uint32_t>(type));
+    out.bytes(body.data());
+  };
+  ByteWriter records, body;
+  body.varint(1);  // frame 1 at address 0x10, nothing else known
+  for (int i = 0; i < 7; ++i) body.varint(i == 0 ? 0x10 : 0);
+  record(records, RecordType::kFrame, body);
+  for (uint64_t k = 0; k < 4000; ++k) {
+    body.clear();
+    body.varint(k);  // base: the previous stack (none for the first)
+    body.varint(k);  // all of its frames
+    body.varint(1);
+    body.varint(1);
+    record(records, RecordType::kStackDelta, body);
+  }
+  std::string compressed(ZSTD_compressBound(records.size()), '\0');
+  compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), records.data().data(), records.size(), 3));
+  ByteWriter block;
+  block.u32(kBlockMagic);
+  block.u8(static_cast<uint8_t>(BlockKind::kData));
+  block.u8(kBlockChunkStart);
+  block.u16(0);
+  block.u32(0);
+  block.u32(0);
+  block.u64(0);
+  block.u64(0);
+  block.u32(static_cast<uint32_t>(compressed.size()));
+  block.u32(static_cast<uint32_t>(records.size()));
+  block.u32(crc32_of(compressed));
+  block.u32(crc32_of(block.data()));
+  block.raw(compressed);
+  bytes.insert(bytes.size() - kBlockHeaderSize, block.data());
+
+  auto rec = parse_recording(bytes);
+  ASSERT_FALSE(rec.is_ok());
+  EXPECT_EQ(rec.status().code(), ErrorCode::kCorruptData);
+  EXPECT_NE(rec.status().message().find("more frames"), std::string::npos) << rec.status().message();
 }
 
 }  // namespace
