@@ -1,6 +1,9 @@
 #include "recorder/sample_batch.h"
 
+#include <algorithm>
+#include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace flare::rec {
@@ -37,20 +40,24 @@ void encode_sample_batch(std::span<const CpuSample> samples, uint64_t period_ns,
   out.varint(period_ns);
   out.varint(samples.size());
 
-  // Threads: a batch has a few; an index into this list is one byte.
-  std::vector<uint32_t> tids;
-  std::unordered_map<uint32_t, uint32_t> index_of;
-  std::vector<uint32_t> thread_index(samples.size());
+  // Where each sample ran, as an index into the batch's distinct (thread,
+  // CPU) pairs: a batch has a few, so the index is one byte of a handful of
+  // values, where a tid and a CPU number were several bytes.
+  std::vector<uint64_t> places;  // tid << 16 | cpu
+  std::unordered_map<uint64_t, uint32_t> index_of;
+  std::vector<uint32_t> place_index(samples.size());
   for (size_t i = 0; i < samples.size(); ++i) {
-    auto [it, inserted] = index_of.try_emplace(samples[i].tid, static_cast<uint32_t>(tids.size()));
-    if (inserted) tids.push_back(samples[i].tid);
-    thread_index[i] = it->second;
+    uint64_t place = static_cast<uint64_t>(samples[i].tid) << 16 | samples[i].cpu;
+    auto [it, inserted] = index_of.try_emplace(place, static_cast<uint32_t>(places.size()));
+    if (inserted) places.push_back(place);
+    place_index[i] = it->second;
   }
-  out.varint(tids.size());
-  for (uint32_t tid : tids) out.varint(tid);
-  for (uint32_t index : thread_index) out.varint(index);
-
-  for (const CpuSample& s : samples) out.varint(s.cpu);
+  out.varint(places.size());
+  for (uint64_t place : places) {
+    out.varint(place >> 16);
+    out.varint(place & 0xffff);
+  }
+  for (uint32_t index : place_index) out.varint(index);
 
   // Time: whole periods since the base, then the signed remainder. A base
   // later than the sample (another CPU's sample that arrived first) gives a
@@ -74,23 +81,28 @@ void encode_sample_batch(std::span<const CpuSample> samples, uint64_t period_ns,
 bool decode_sample_batch(ByteReader& in, std::vector<CpuSample>& out) {
   uint64_t period_ns = in.varint();
   uint64_t n = in.varint();
-  // Every sample takes at least five bytes (one per column): a count beyond
+  // Every sample takes at least four bytes (one per column): a count beyond
   // that is corrupt, and must not make us allocate.
-  if (in.failed() || n > in.remaining() / 5) return false;
+  if (in.failed() || n > in.remaining() / 4) return false;
   uint64_t k = in.varint();
-  if (in.failed() || k > in.remaining()) return false;
-  std::vector<uint32_t> tids(k);
-  for (auto& tid : tids) tid = static_cast<uint32_t>(in.varint());
+  if (in.failed() || k > in.remaining() / 2) return false;
+  std::vector<std::pair<uint32_t, uint16_t>> places(k);
+  for (auto& [tid, cpu] : places) {
+    tid = static_cast<uint32_t>(in.varint());
+    cpu = static_cast<uint16_t>(in.varint());
+  }
 
   size_t first = out.size();
+  // Grow geometrically, as push_back would: a batch at a time, resize alone
+  // would grow by less and copy the whole vector ever more often.
+  if (out.capacity() < first + n) out.reserve(std::max<size_t>(first + n, 2 * out.capacity()));
   out.resize(first + n);
   std::span<CpuSample> batch(out.data() + first, n);
   for (CpuSample& s : batch) {
     uint64_t index = in.varint();
     if (index >= k) return false;
-    s.tid = tids[index];
+    std::tie(s.tid, s.cpu) = places[index];
   }
-  for (CpuSample& s : batch) s.cpu = static_cast<uint16_t>(in.varint());
   std::vector<uint64_t> periods(n);
   for (auto& p : periods) p = in.varint();
   TimeBase bases;

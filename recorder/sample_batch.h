@@ -7,8 +7,8 @@
 // CPU's samples come from its own perf timer, which fires on a fixed grid of
 // `period` ns: here a sample's time is stored as whole periods since the
 // same CPU's previous sample plus a small signed remainder (the timer's and
-// handler's jitter, ~1 µs), and a thread as an index into the batch's list
-// of threads. docs/FORMAT.md has the byte layout.
+// handler's jitter, ~1 µs), and its thread and CPU as an index into the
+// batch's list of (thread, CPU) pairs. docs/FORMAT.md has the byte layout.
 #pragma once
 
 #include <cstdint>

@@ -23,8 +23,9 @@ StackTrie::Match StackTrie::add(std::span<const uint32_t> frames, uint32_t id) {
     node = edge->child;
   }
   Match match{node_stack_[node], static_cast<uint32_t>(frames.size() - i)};
-  // ...and grow it with this stack's own leaf-side frames.
-  for (; i > 0; --i) {
+  // ...and grow it with this stack's own leaf-side frames, while the table
+  // is small enough to stay in cache (see kMaxEdges).
+  for (; i > 0 && used_ < kMaxEdges; --i) {
     auto child = static_cast<uint32_t>(node_stack_.size());
     node_stack_.push_back(id);
     insert(node, frames[i - 1], child);

@@ -19,8 +19,15 @@ class StackTrie {
     uint32_t shared = 0;  // root-side frames it shares with the new stack
   };
 
+  // The trie stops growing at this many edges (a table of ~1 MiB). Real
+  // profiles have a few hundred to a few thousand stacks and stay far below;
+  // a chunk with tens of thousands of deep stacks would otherwise make every
+  // new stack a walk of cache misses. Stacks after the cap still find their
+  // base among the indexed ones; they are just not indexed themselves.
+  static constexpr size_t kMaxEdges = size_t{1} << 16;
+
   // `frames` is leaf first. Returns the best earlier stack, then records
-  // `frames` as stack `id`.
+  // `frames` as stack `id` (as far as the cap allows).
   Match add(std::span<const uint32_t> frames, uint32_t id);
   // Forgets every stack (a new chunk); keeps the table's memory, which is
   // bounded by what one chunk needed.

@@ -100,12 +100,13 @@ TEST(SampleBatch, MalformedBodiesAreRejected) {
   std::vector<CpuSample> out;
   EXPECT_FALSE(decode_sample_batch(in_huge, out));
 
-  ByteWriter bad_index;  // thread index 1 of a 1-thread list
-  bad_index.varint(0);
-  bad_index.varint(1);
-  bad_index.varint(1);
-  bad_index.varint(42);
-  for (int i = 0; i < 5; ++i) bad_index.varint(1);
+  ByteWriter bad_index;  // place index 1 of a 1-place list
+  bad_index.varint(0);   // period
+  bad_index.varint(1);   // samples
+  bad_index.varint(1);   // places
+  bad_index.varint(42);  // tid
+  bad_index.varint(0);   // cpu
+  for (int i = 0; i < 4; ++i) bad_index.varint(1);
   ByteReader in_bad(bad_index.data());
   out.clear();
   EXPECT_FALSE(decode_sample_batch(in_bad, out));
@@ -128,6 +129,28 @@ TEST(StackTrie, FindsTheLongestSharedRootSideRun) {
   EXPECT_EQ(me.shared, 4u);
   trie.clear();
   EXPECT_EQ(trie.add(e, 1).stack, 0u);
+}
+
+// Past its size cap the trie stops indexing new stacks, but still finds
+// bases among the ones it indexed.
+TEST(StackTrie, KeepsMatchingAfterTheCap) {
+  StackTrie trie;
+  std::vector<uint32_t> indexed{3, 2, 1};
+  trie.add(indexed, 1);
+  uint32_t id = 2, frame = 100;
+  std::vector<uint32_t> filler(64);
+  for (size_t edges = 3; edges <= StackTrie::kMaxEdges; edges += filler.size()) {
+    for (auto& f : filler) f = frame++;  // nothing shared: every frame is an edge
+    trie.add(filler, id++);
+  }
+  std::vector<uint32_t> late{9, 8, 2, 1};
+  StackTrie::Match m = trie.add(late, id++);
+  EXPECT_EQ(m.stack, 1u);
+  EXPECT_EQ(m.shared, 2u);
+  std::vector<uint32_t> later{7, 8, 2, 1};  // shares 3 with `late`, which was not indexed
+  m = trie.add(later, id++);
+  EXPECT_EQ(m.stack, 1u);
+  EXPECT_EQ(m.shared, 2u);
 }
 
 class CompactRecordingTest : public ::testing::Test {
