@@ -54,12 +54,12 @@ enum class RecordType : uint32_t {
   kFree = 12,
   kGoroutine = 13,
   kThreadEvent = 14,
-  // 1.1: every CPU sample of a block in one columnar record (sample_batch.h);
-  // 1.1 writers use it instead of kCpuSample.
-  kCpuSampleBatch = 15,
-  // 1.1: a stack as new leaf-side frames on top of the root-side frames of a
-  // stack defined before it; 1.1 writers use it instead of kStack.
-  kStackDelta = 16,
+  // 1.2: every CPU sample of a block in one columnar record (sample_batch.h);
+  // 1.2 writers use it instead of kCpuSample. (15 is 1.1's offcpu_total.)
+  kCpuSampleBatch = 16,
+  // 1.2: a stack as new leaf-side frames on top of the root-side frames of a
+  // stack defined before it; 1.2 writers use it instead of kStack.
+  kStackDelta = 17,
 };
 
 }  // namespace flare::rec

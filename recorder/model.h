@@ -13,7 +13,7 @@
 namespace flare::rec {
 
 inline constexpr uint16_t kFormatMajor = 1;
-inline constexpr uint16_t kFormatMinor = 1;
+inline constexpr uint16_t kFormatMinor = 2;
 
 struct TargetInfo {
   uint32_t pid = 0;

@@ -1,4 +1,4 @@
-// The cpu_sample_batch record (format 1.1): all CPU samples of a block in one
+// The cpu_sample_batch record (format 1.2): all CPU samples of a block in one
 // record, stored column by column so that zstd sees like values together.
 //
 // Why: at 99 Hz a sample is a handful of bytes of information, and the 1.0

@@ -1,7 +1,7 @@
 // The writer's index of the stacks defined in the current chunk, as a trie
 // from the root-side frame down: it finds, for a new stack, the defined
 // stack sharing the most root-side frames with it, so the stack_delta record
-// (format 1.1) stores only the frames that differ. Stacks of one program
+// (format 1.2) stores only the frames that differ. Stacks of one program
 // share long root-side runs (main, the thread entry, the dispatch loop), so
 // a new stack usually costs a few bytes instead of one varint per frame.
 #pragma once

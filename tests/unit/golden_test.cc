@@ -75,9 +75,9 @@ TEST(Golden, RecordingsOfEveryVersionStillConvert) {
 }
 
 // The truth holds in the kept captures too: 1.0 stores samples and stacks
-// as per-sample and per-stack records, 1.1 as sample batches and stack deltas.
+// as per-sample and per-stack records, 1.2 as sample batches and stack deltas.
 TEST(Golden, KeptCaptureHoldsTheWorkloadChains) {
-  for (const char* name : {"fp_chains-v1.0.flare", "fp_chains-v1.1.flare"}) {
+  for (const char* name : {"fp_chains-v1.0.flare", "fp_chains-v1.2.flare"}) {
     SCOPED_TRACE(name);
     expect_workload_chains(fs::path(FLARE_TEST_DATA_DIR) / "golden" / name);
   }

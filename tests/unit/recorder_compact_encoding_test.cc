@@ -1,4 +1,4 @@
-// The compact encodings of format 1.1: the columnar cpu_sample_batch record
+// The compact encodings of format 1.2: the columnar cpu_sample_batch record
 // (sample_batch.h) and stack_delta records built from the writer's StackTrie.
 // Each must give back exactly what was written, for the awkward inputs real
 // captures produce: times going backwards across CPUs, missed timer ticks,
