@@ -57,6 +57,12 @@ enum class RecordType : uint32_t {
   kGoroutine = 13,
   kThreadEvent = 14,
   kOffCpuTotal = 15,  // since 1.1
+  // Since 2.0: every CPU sample of a block in one columnar record
+  // (sample_batch.h); 2.0 writers use it instead of kCpuSample.
+  kCpuSampleBatch = 16,
+  // Since 2.0: a stack as new leaf-side frames on top of the root-side frames
+  // of a stack defined before it; 2.0 writers use it instead of kStack.
+  kStackDelta = 17,
 };
 
 }  // namespace flare::rec

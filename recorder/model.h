@@ -12,8 +12,10 @@
 
 namespace flare::rec {
 
-inline constexpr uint16_t kFormatMajor = 1;
-inline constexpr uint16_t kFormatMinor = 1;
+// 2.0: samples and stacks as record types 16 and 17 (docs/FORMAT.md).
+inline constexpr uint16_t kFormatMajor = 2;
+inline constexpr uint16_t kOldestReadableMajor = 1;
+inline constexpr uint16_t kFormatMinor = 0;
 
 struct TargetInfo {
   uint32_t pid = 0;

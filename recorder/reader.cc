@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <unordered_map>
@@ -9,6 +10,7 @@
 
 #include "recorder/byte_io.h"
 #include "recorder/format.h"
+#include "recorder/sample_batch.h"
 
 namespace flare::rec {
 
@@ -22,9 +24,12 @@ Status parse_header(ByteReader& in, FileHeader& h) {
   h.major = in.u16();
   h.minor = in.u16();
   if (in.failed()) return corrupt("truncated file header");
-  if (h.major != kFormatMajor) {
+  // 2.0 only changed how samples and stacks are written (docs/FORMAT.md):
+  // one decoder reads both.
+  if (h.major < kOldestReadableMajor || h.major > kFormatMajor) {
     return Status(ErrorCode::kUnsupported, "recording format version " + std::to_string(h.major) + "." +
                                                std::to_string(h.minor) + " is not supported by this flare (reads " +
+                                               std::to_string(kOldestReadableMajor) + ".x to " +
                                                std::to_string(kFormatMajor) + ".x); use a newer flare");
   }
   uint32_t body_len = in.u32();
@@ -68,6 +73,13 @@ Status parse_header(ByteReader& in, FileHeader& h) {
 // allocate gigabytes: no real chunk comes close to this many entries.
 constexpr uint64_t kMaxLocalId = 1u << 24;
 
+// A stack_delta record of a few bytes can repeat the frames of a deep stack
+// defined before it, so a forged file could make the reader materialize far
+// more frames than it has bytes. Real recordings define well under one frame
+// per decompressed byte; the reader refuses more than this many.
+constexpr uint64_t kMaxStackFramesPerByte = 16;
+constexpr uint64_t kStackFrameAllowance = 1u << 20;  // for tiny files
+
 template <typename T>
 struct KeyHash {
   size_t operator()(const T& key) const {
@@ -89,9 +101,11 @@ class BlockParser {
     mappings_.assign(1, 0);
     frames_.assign(1, 0);
     stacks_.assign(1, 0);
+    last_stack_id_ = 0;
   }
 
   Status parse(std::string_view raw, ChunkSummary& chunk) {
+    stack_frame_budget_ += kMaxStackFramesPerByte * raw.size();
     ByteReader in(raw);
     uint64_t prev_time = 0;
     while (!in.at_end()) {
@@ -131,11 +145,26 @@ class BlockParser {
     return it->second;
   }
 
+  static void note_time(uint64_t t, ChunkSummary& chunk) {
+    if (chunk.first_ns == 0 || t < chunk.first_ns) chunk.first_ns = t;
+    if (t > chunk.last_ns) chunk.last_ns = t;
+  }
+
+  // Interns a stack by content and binds the chunk-local id to it.
+  Status define_stack(uint64_t id, std::vector<uint32_t> frames) {
+    if (frames.size() > stack_frame_budget_) return corrupt("stack records define more frames than the file can hold");
+    stack_frame_budget_ -= frames.size();
+    auto [it, inserted] = stack_ids_.try_emplace(frames, static_cast<uint32_t>(rec_.stacks.size()));
+    if (inserted) rec_.stacks.push_back(std::move(frames));
+    if (!define(stacks_, id, it->second)) return corrupt("bad stack id");
+    last_stack_id_ = id;
+    return Status::ok();
+  }
+
   uint64_t take_time(ByteReader& r, uint64_t& prev_time, ChunkSummary& chunk) {
     uint64_t t = prev_time + static_cast<uint64_t>(r.svarint());
     prev_time = t;
-    if (chunk.first_ns == 0 || t < chunk.first_ns) chunk.first_ns = t;
-    if (t > chunk.last_ns) chunk.last_ns = t;
+    note_time(t, chunk);
     return t;
   }
 
@@ -192,10 +221,24 @@ class BlockParser {
         for (auto& f : frames) {
           if (!lookup(frames_, r.varint(), f) || f == 0) return corrupt("stack references an undefined frame");
         }
-        auto [it, inserted] = stack_ids_.try_emplace(frames, static_cast<uint32_t>(rec_.stacks.size()));
-        if (inserted) rec_.stacks.push_back(std::move(frames));
-        if (!define(stacks_, id, it->second)) return corrupt("bad stack id");
-        return Status::ok();
+        return define_stack(id, std::move(frames));
+      }
+      case RecordType::kStackDelta: {
+        uint64_t base = r.varint(), shared = r.varint(), n = r.varint();
+        if (n > r.remaining()) return corrupt("bad stack record");
+        uint32_t base_global = 0;
+        if (!lookup(stacks_, base, base_global)) return corrupt("stack references an undefined stack");
+        const std::vector<uint32_t>& base_frames = rec_.stacks[base_global];
+        if (shared > base_frames.size()) return corrupt("bad stack record");
+        if (n + shared > stack_frame_budget_) return corrupt("stack records define more frames than the file can hold");
+        std::vector<uint32_t> frames(n + shared);
+        for (uint64_t i = 0; i < n; ++i) {
+          if (!lookup(frames_, r.varint(), frames[i]) || frames[i] == 0) {
+            return corrupt("stack references an undefined frame");
+          }
+        }
+        std::copy(base_frames.end() - static_cast<ptrdiff_t>(shared), base_frames.end(), frames.begin() + n);
+        return define_stack(last_stack_id_ + 1, std::move(frames));
       }
       case RecordType::kThread: {
         ThreadInfo t;
@@ -213,6 +256,16 @@ class BlockParser {
         s.cpu = static_cast<uint16_t>(r.varint());
         if (!lookup(stacks_, stack, s.stack)) return corrupt("sample references an undefined stack");
         rec_.samples.push_back(s);
+        return Status::ok();
+      }
+      case RecordType::kCpuSampleBatch: {
+        size_t first = rec_.samples.size();
+        if (!decode_sample_batch(r, rec_.samples)) return corrupt("bad cpu sample batch");
+        for (size_t i = first; i < rec_.samples.size(); ++i) {
+          CpuSample& s = rec_.samples[i];
+          if (!lookup(stacks_, s.stack, s.stack)) return corrupt("sample references an undefined stack");
+          note_time(s.time_ns, chunk);
+        }
         return Status::ok();
       }
       case RecordType::kOffCpu: {
@@ -324,6 +377,8 @@ class BlockParser {
   Recording& rec_;
   // Chunk-local id -> global id, per pool; 0 = undefined.
   std::vector<uint32_t> strings_{0}, mappings_{0}, frames_{0}, stacks_{0};
+  uint64_t last_stack_id_ = 0;  // a stack_delta record's id is the next one
+  uint64_t stack_frame_budget_ = kStackFrameAllowance;  // see kMaxStackFramesPerByte
   std::unordered_map<std::string, uint32_t> string_ids_;
   std::unordered_map<std::array<uint64_t, 6>, uint32_t, KeyHash<std::array<uint64_t, 6>>> mapping_ids_;
   std::unordered_map<std::array<uint64_t, 7>, uint32_t, KeyHash<std::array<uint64_t, 7>>> frame_ids_;

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "recorder/format.h"
+#include "recorder/sample_batch.h"
 
 namespace flare::rec {
 
@@ -46,8 +47,10 @@ std::string encode_header(const FileHeader& h) {
 
   ByteWriter out;
   out.raw(kFileMagic);
-  out.u16(h.major);
-  out.u16(h.minor);
+  // The version this writer writes, whatever the header says: `flare slice`
+  // and `cat` pass an input's header, which may name an older version.
+  out.u16(kFormatMajor);
+  out.u16(kFormatMinor);
   out.u32(static_cast<uint32_t>(body.size()));
   out.raw(body.data());
   out.u32(crc32_of(body.data()));
@@ -67,7 +70,7 @@ Result<std::unique_ptr<RecordingWriter>> RecordingWriter::create(const std::stri
   std::string partial = path + ".partial";
   int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::from_errno(errno, "cannot create output file " + partial);
-  std::unique_ptr<RecordingWriter> writer(new RecordingWriter(path, fd, options));
+  std::unique_ptr<RecordingWriter> writer(new RecordingWriter(path, fd, options, header.sample_period_ns));
   Status st = writer->write_all(encode_header(header));
   if (!st.is_ok()) {
     writer->abandon();
@@ -76,8 +79,12 @@ Result<std::unique_ptr<RecordingWriter>> RecordingWriter::create(const std::stri
   return writer;
 }
 
-RecordingWriter::RecordingWriter(std::string path, int fd, const WriterOptions& options)
-    : path_(std::move(path)), partial_path_(path_ + ".partial"), fd_(fd), options_(options) {
+RecordingWriter::RecordingWriter(std::string path, int fd, const WriterOptions& options, uint64_t sample_period_ns)
+    : path_(std::move(path)),
+      partial_path_(path_ + ".partial"),
+      fd_(fd),
+      options_(options),
+      sample_period_ns_(sample_period_ns) {
   zstd_ctx_ = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(static_cast<ZSTD_CCtx*>(zstd_ctx_), ZSTD_c_compressionLevel, options_.zstd_level);
 }
@@ -134,10 +141,15 @@ uint32_t RecordingWriter::intern_stack(std::span<const uint32_t> frame_ids) {
   if (it != stack_ids_.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(stack_ids_.size() + 1);
   stack_ids_.emplace(stack_key_, id);
-  begin_record(RecordType::kStack);
-  record_.varint(id);
-  record_.varint(frame_ids.size());
-  for (uint32_t frame : frame_ids) record_.varint(frame);
+  // Only the leaf-side frames no earlier stack of the chunk has on top of
+  // the same root-side frames; the id is implicit (the next one).
+  StackTrie::Match base = stack_trie_.add(frame_ids, id);
+  const size_t own = frame_ids.size() - base.shared;
+  begin_record(RecordType::kStackDelta);
+  record_.varint(base.stack);
+  record_.varint(base.shared);
+  record_.varint(own);
+  for (uint32_t frame : frame_ids.first(own)) record_.varint(frame);
   end_record();
   return id;
 }
@@ -184,12 +196,9 @@ void RecordingWriter::put_time(uint64_t time_ns) {
 
 void RecordingWriter::add_cpu_sample(const CpuSample& sample) {
   ensure_thread(sample.tid);
-  begin_record(RecordType::kCpuSample);
-  put_time(sample.time_ns);
-  record_.varint(sample.tid);
-  record_.varint(sample.stack);
-  record_.varint(sample.cpu);
-  end_record();
+  samples_.push_back(sample);
+  if (sample.time_ns < block_first_ns_) block_first_ns_ = sample.time_ns;
+  if (sample.time_ns > block_last_ns_) block_last_ns_ = sample.time_ns;
   ++samples_written_;
 }
 
@@ -297,6 +306,7 @@ void RecordingWriter::start_new_chunk() {
   ++generation_;
   string_ids_.clear();
   stack_ids_.clear();
+  stack_trie_.clear();
   next_mapping_id_ = 1;
   next_frame_id_ = 1;
   for (auto& [tid, t] : threads_) t.emitted = false;
@@ -318,6 +328,12 @@ Status RecordingWriter::maybe_flush(uint64_t now_ns) {
 }
 
 Status RecordingWriter::flush() {
+  if (!samples_.empty()) {
+    begin_record(RecordType::kCpuSampleBatch);
+    encode_sample_batch(samples_, sample_period_ns_, record_);
+    end_record();
+    samples_.clear();
+  }
   if (pending_.size() == 0) return Status::ok();
   const std::string& raw = pending_.data();
   compressed_.resize(ZSTD_compressBound(raw.size()));

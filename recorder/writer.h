@@ -24,6 +24,7 @@
 #include "recorder/byte_io.h"
 #include "recorder/format.h"
 #include "recorder/model.h"
+#include "recorder/stack_trie.h"
 
 namespace flare::rec {
 
@@ -86,7 +87,7 @@ class RecordingWriter {
     bool emitted = false;  // in the current chunk
   };
 
-  RecordingWriter(std::string path, int fd, const WriterOptions& options);
+  RecordingWriter(std::string path, int fd, const WriterOptions& options, uint64_t sample_period_ns);
 
   void ensure_thread(uint32_t tid);
   void begin_record(RecordType type);
@@ -107,9 +108,14 @@ class RecordingWriter {
   uint32_t next_frame_id_ = 1;
   std::unordered_map<std::string, uint32_t> stack_ids_;  // key: frame ids as raw bytes
   std::string stack_key_;
+  StackTrie stack_trie_;  // finds the base of each new stack's stack_delta record
   std::unordered_map<uint32_t, ThreadState> threads_;
 
   ByteWriter pending_;  // records of the block being built
+  // CPU samples of the block being built: written as one cpu_sample_batch
+  // record at the end of the block, after every pool entry they refer to.
+  std::vector<CpuSample> samples_;
+  uint64_t sample_period_ns_ = 0;  // the header's: the grid sample times are predicted on
   ByteWriter record_;   // the record being encoded
   RecordType record_type_ = RecordType::kString;
   void* zstd_ctx_ = nullptr;

@@ -36,6 +36,20 @@ std::vector<fs::path> golden_recordings() {
   return files;
 }
 
+// The known workload's truth: both worker chains present, whole, on the
+// right threads, in a capture of several chunks.
+void expect_workload_chains(const fs::path& file) {
+  auto rec = rec::read_recording(file.string());
+  ASSERT_TRUE(rec.is_ok()) << rec.status().message();
+  std::ostringstream folded;
+  ASSERT_TRUE(viewer::write_folded(*rec, {.user_only = true}, folded).is_ok());
+  std::string text = folded.str();
+  EXPECT_NE(text.find("worker_a;"), std::string::npos);
+  EXPECT_NE(text.find("thread_a_entry;a_level1;a_level2;a_level3;a_spin_leaf "), std::string::npos) << text;
+  EXPECT_NE(text.find("thread_b_entry;b_level1;b_level2;b_level3;b_spin_leaf "), std::string::npos) << text;
+  EXPECT_GE(rec->chunks.size(), 2u);
+}
+
 TEST(Golden, RecordingsOfEveryVersionStillConvert) {
   std::vector<fs::path> files = golden_recordings();
   ASSERT_FALSE(files.empty());
@@ -60,19 +74,23 @@ TEST(Golden, RecordingsOfEveryVersionStillConvert) {
   }
 }
 
-// The known workload's truth holds in the kept capture too: both worker
-// chains are present, whole, on the right threads.
+// The truth holds in the kept captures too: 1.0 stores samples and stacks
+// as per-sample and per-stack records, 2.0 as sample batches and stack deltas.
 TEST(Golden, KeptCaptureHoldsTheWorkloadChains) {
-  fs::path file = fs::path(FLARE_TEST_DATA_DIR) / "golden" / "fp_chains-v1.0.flare";
-  auto rec = rec::read_recording(file.string());
-  ASSERT_TRUE(rec.is_ok()) << rec.status().message();
-  std::ostringstream folded;
-  ASSERT_TRUE(viewer::write_folded(*rec, {.user_only = true}, folded).is_ok());
-  std::string text = folded.str();
-  EXPECT_NE(text.find("worker_a;"), std::string::npos);
-  EXPECT_NE(text.find("thread_a_entry;a_level1;a_level2;a_level3;a_spin_leaf "), std::string::npos) << text;
-  EXPECT_NE(text.find("thread_b_entry;b_level1;b_level2;b_level3;b_spin_leaf "), std::string::npos) << text;
-  EXPECT_GE(rec->chunks.size(), 2u);
+  for (const char* name : {"fp_chains-v1.0.flare", "fp_chains-v2.0.flare"}) {
+    SCOPED_TRACE(name);
+    expect_workload_chains(fs::path(FLARE_TEST_DATA_DIR) / "golden" / name);
+  }
+}
+
+TEST(Golden, EachFileIsOfTheVersionItsNameSays) {
+  for (const fs::path& file : golden_recordings()) {
+    auto rec = rec::read_recording(file.string());
+    ASSERT_TRUE(rec.is_ok()) << rec.status().message();
+    std::string version = "-v" + std::to_string(rec->header.major) + "." + std::to_string(rec->header.minor) + ".";
+    EXPECT_NE(file.filename().string().find(version), std::string::npos) << file;
+    EXPECT_EQ(rec->unknown_records_skipped, 0u) << file;
+  }
 }
 
 }  // namespace
