@@ -108,9 +108,13 @@ TopTable compute(const rec::Recording& rec, const ViewOptions& options) {
   return table;
 }
 
+// Events whose weight is missing from the totals. Rate-limited off-CPU
+// intervals are not: the recorder still totals their time (OffCpuTotal).
 uint64_t lost_events(const rec::Recording& rec) {
   uint64_t lost = 0;
-  for (const rec::LostRecord& l : rec.lost) lost += l.count;
+  for (const rec::LostRecord& l : rec.lost) {
+    if (l.cause != rec::LostCause::kOffCpuRateLimited) lost += l.count;
+  }
   return lost;
 }
 

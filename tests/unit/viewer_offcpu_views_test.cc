@@ -160,6 +160,17 @@ TEST(ViewerOffCpuTop, WallTime) {
             "Total: 0.147s of wall-clock time (0.070s on CPU in 7 samples, 0.077s off CPU in 26 intervals)");
 }
 
+TEST(ViewerOffCpuTop, RateLimitedIntervalsAreNotLostTime) {
+  OffCpuRecording k;
+  k.b.rec.lost.push_back(rec::LostRecord{rec::LostCause::kOffCpuRateLimited, 0, 12});
+  TopOptions options{.view = of(Signal::kOffCpu), .limit = 0, .json = true};
+  EXPECT_EQ(parse(top(k.rec(), options))["lost_events"].num(), 0) << "their time is in the totals";
+  k.b.rec.lost.push_back(rec::LostRecord{rec::LostCause::kOffCpuUntracked, 1, 2});
+  EXPECT_EQ(parse(top(k.rec(), options))["lost_events"].num(), 2);
+  options.json = false;
+  EXPECT_TRUE(contains(top(k.rec(), options), "Lost: 2 events were dropped"));
+}
+
 TEST(ViewerOffCpuTop, CpuJsonNamesItsUnit) {
   OffCpuRecording k;
   Json j = parse(top(k.rec(), TopOptions{.view = {}, .limit = 0, .json = true}));
