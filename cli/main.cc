@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   };
   add(flare::cli::add_record_command, "record", "Record CPU stacks of a running process (-p) or a command (--)");
   add(flare::cli::add_convert_command, "convert", "Convert a recording to pprof or folded stacks");
-  add(flare::cli::add_top_command, "top", "Show the functions where CPU time went");
+  add(flare::cli::add_top_command, "top", "Show the functions where CPU, off-CPU or wall-clock time went");
   add(flare::cli::add_info_command, "info", "Summarize a recording: time range, threads, events, chunks, drops");
   add(flare::cli::add_slice_command, "slice", "Cut a time range out of a recording into a new recording");
   add(flare::cli::add_cat_command, "cat", "Join recordings of one target into one recording");

@@ -9,6 +9,7 @@
 #include "viewer/folded.h"
 #include "viewer/info.h"
 #include "viewer/pprof.h"
+#include "viewer/signal.h"
 #include "viewer/top.h"
 
 namespace flare::cli {
@@ -25,6 +26,17 @@ void add_input_options(CLI::App& app, InputArgs& args) {
   app.add_flag("--salvage", args.salvage,
                "Read an incomplete recording (e.g. FILE.partial of a killed capture) up to its last intact block");
 }
+
+// --type, the same on every view command.
+void add_type_option(CLI::App& app, std::string& type) {
+  app.add_option("--type", type,
+                 "What the stacks weigh: cpu (CPU samples), offcpu (time off CPU: blocked + run-queue wait, "
+                 "needs a recording made with --events cpu,offcpu) or wall (both: wall-clock time)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "offcpu", "wall"}));
+}
+
+viewer::Signal signal_of(const std::string& type) { return viewer::parse_signal(type).value_or(viewer::Signal::kCpu); }
 
 Result<rec::Recording> load(const InputArgs& args) {
   rec::ReadOptions options;
@@ -43,16 +55,18 @@ CommandRunner add_convert_command(CLI::App& app) {
   struct Args {
     InputArgs in;
     std::string to;
+    std::string type = "cpu";
     std::string output;
     bool user_only = false;
   };
   auto args = std::make_shared<Args>();
   add_input_options(app, args->in);
-  app.add_option("--to", args->to, "Output format: pprof (gzip'd profile.proto) or folded (collapsed stacks)")
+  app.add_option("--to", args->to, "Output format: pprof (gzip'd profile.proto) or folded (collapsed stacks; offcpu and wall in microseconds)")
       ->required()
       ->check(CLI::IsMember({"pprof", "folded"}));
   app.add_option("-o,--output", args->output, "Output file ('-' = stdout; folded defaults to stdout)")
       ->type_name("FILE");
+  add_type_option(app, args->type);
   app.add_flag("--user-only", args->user_only, "Drop kernel frames");
   return [args]() -> int {
     if (args->to == "pprof" && (args->output.empty() || args->output == "-")) {
@@ -64,6 +78,10 @@ CommandRunner add_convert_command(CLI::App& app) {
     if (!rec.is_ok()) return report_error(rec.status());
     viewer::ViewOptions view;
     view.user_only = args->user_only;
+    view.signal = signal_of(args->type);
+    // Checked before the output is opened, so a refused view leaves no file.
+    Status recorded = viewer::check_signal_recorded(*rec, view.signal);
+    if (!recorded.is_ok()) return report_error(recorded.with_context(args->in.input));
     Status st = write_output(args->output, [&](std::ostream& out) {
       return args->to == "pprof" ? viewer::write_pprof(*rec, view, out) : viewer::write_folded(*rec, view, out);
     });
@@ -75,12 +93,14 @@ CommandRunner add_top_command(CLI::App& app) {
   struct Args {
     InputArgs in;
     size_t limit = 20;
+    std::string type = "cpu";
     bool user_only = false;
     bool json = false;
   };
   auto args = std::make_shared<Args>();
   add_input_options(app, args->in);
   app.add_option("-n,--limit", args->limit, "Rows to show (0 = all)")->capture_default_str();
+  add_type_option(app, args->type);
   app.add_flag("--user-only", args->user_only, "Drop kernel frames");
   app.add_flag("--json", args->json, "Machine-readable output");
   return [args]() -> int {
@@ -88,6 +108,9 @@ CommandRunner add_top_command(CLI::App& app) {
     if (!rec.is_ok()) return report_error(rec.status());
     viewer::TopOptions options;
     options.view.user_only = args->user_only;
+    options.view.signal = signal_of(args->type);
+    Status recorded = viewer::check_signal_recorded(*rec, options.view.signal);
+    if (!recorded.is_ok()) return report_error(recorded.with_context(args->in.input));
     options.limit = args->limit;
     options.json = args->json;
     Status st = write_output("-", [&](std::ostream& out) { return viewer::write_top(*rec, options, out); });

@@ -204,7 +204,9 @@ void RecordingWriter::add_cpu_sample(const CpuSample& sample) {
 
 void RecordingWriter::add_offcpu(const OffCpuInterval& e) {
   ensure_thread(e.tid);
-  if (e.waker_tid) ensure_thread(e.waker_tid);
+  // The waker may have no event of its own (another process, say), and its
+  // name and pid are what a reader shows for it.
+  if (e.waker_tid != 0) ensure_thread(e.waker_tid);
   begin_record(RecordType::kOffCpu);
   put_time(e.time_ns);
   record_.varint(e.blocked_ns);

@@ -7,12 +7,15 @@
 #include <vector>
 
 #include "viewer/frame_names.h"
-#include "viewer/sample_counts.h"
 #include "viewer/view_stack.h"
+#include "viewer/weighted_stacks.h"
 
 namespace flare::viewer {
 
 namespace {
+
+// bcc's offwaketime separator between the blocked stack and the waker's.
+constexpr std::string_view kWakerSeparator = "--";
 
 // ';' separates frames and a line ends at '\n', so neither may appear inside
 // a name. The trailing " count" is found from the right, so spaces are fine.
@@ -28,49 +31,92 @@ void append_name(std::string& line, std::string_view name) {
   }
 }
 
-}  // namespace
+class LineBuilder {
+ public:
+  LineBuilder(const rec::Recording& rec, const ViewOptions& options)
+      : rec_(rec), options_(options), frame_names_(rec.frames.size()), named_(rec.frames.size(), false) {}
 
-Status write_folded(const rec::Recording& rec, const ViewOptions& options, std::ostream& out) {
-  // Names are computed once per frame, not once per appearance in a stack.
-  std::vector<std::string> frame_names(rec.frames.size());
-  std::vector<bool> named(rec.frames.size(), false);
-  auto name_of = [&](uint32_t id) -> const std::string& {
-    if (!named[id]) {
-      const rec::FrameInfo& f = rec.frames[id];
-      std::string name = frame_display_name(rec, f);
-      if (f.kind == rec::FrameKind::kKernel && frame_is_resolved(rec, f)) name += "_[k]";
-      frame_names[id] = std::move(name);
-      named[id] = true;
-    }
-    return frame_names[id];
-  };
+  const std::string& thread(uint32_t tid) {
+    auto [it, inserted] = thread_names_.try_emplace(tid);
+    if (inserted) it->second = thread_display_name(rec_, tid);
+    return it->second;
+  }
 
-  // Different stacks can print alike (same names, different addresses) and
-  // different threads can share a name, so lines are merged by text.
-  std::unordered_map<std::string, uint64_t> lines;
-  std::unordered_map<uint32_t, std::string> thread_names;
-  std::vector<uint32_t> frames;
-  std::string line;
-  for (const StackThreadCount& c : count_by_stack_and_thread(rec.samples)) {
-    auto [thread, inserted] = thread_names.try_emplace(c.tid);
-    if (inserted) thread->second = thread_display_name(rec, c.tid);
-    line.clear();
-    append_name(line, thread->second);
-    std::string_view placeholder = view_stack(rec, c.stack, options, frames);
+  // The stack's frames, root first, or leaf first for a waker's stack.
+  void append_stack(std::string& line, uint32_t stack, bool leaf_first) {
+    std::string_view placeholder = view_stack(rec_, stack, options_, frames_);
     if (!placeholder.empty()) {
       line += ';';
       line += placeholder;
     }
-    for (auto it = frames.rbegin(); it != frames.rend(); ++it) {  // root first
+    auto append = [&](uint32_t id) {
       line += ';';
-      append_name(line, name_of(*it));
+      append_name(line, name_of(id));
+    };
+    if (leaf_first) {
+      std::for_each(frames_.begin(), frames_.end(), append);
+    } else {
+      std::for_each(frames_.rbegin(), frames_.rend(), append);
     }
-    lines[line] += c.count;
+  }
+
+ private:
+  // Names are computed once per frame, not once per appearance in a stack.
+  const std::string& name_of(uint32_t id) {
+    if (!named_[id]) {
+      const rec::FrameInfo& f = rec_.frames[id];
+      std::string name = frame_display_name(rec_, f);
+      if (f.kind == rec::FrameKind::kKernel && frame_is_resolved(rec_, f)) name += "_[k]";
+      frame_names_[id] = std::move(name);
+      named_[id] = true;
+    }
+    return frame_names_[id];
+  }
+
+  const rec::Recording& rec_;
+  const ViewOptions& options_;
+  std::vector<std::string> frame_names_;
+  std::vector<bool> named_;
+  std::unordered_map<uint32_t, std::string> thread_names_;
+  std::vector<uint32_t> frames_;
+};
+
+}  // namespace
+
+Status write_folded(const rec::Recording& rec, const ViewOptions& options, std::ostream& out) {
+  FLARE_RETURN_IF_ERROR(check_signal_recorded(rec, options.signal));
+  LineBuilder builder(rec, options);
+  const bool with_waker = options.signal == Signal::kOffCpu;
+
+  // Different stacks can print alike (same names, different addresses) and
+  // different threads can share a name, so lines are merged by text.
+  std::unordered_map<std::string, uint64_t> lines;
+  std::string line;
+  for (const WeightedStack& w : weighted_stacks(rec, options.signal)) {
+    line.clear();
+    append_name(line, builder.thread(w.tid));
+    if (w.totals_only) {
+      line += ';';
+      line += kUntracedOffCpuFrame;
+    } else {
+      builder.append_stack(line, w.stack, false);
+    }
+    if (with_waker && w.waker_tid != 0) {
+      line += ';';
+      line += kWakerSeparator;
+      builder.append_stack(line, w.waker_stack, true);
+      line += ';';
+      append_name(line, builder.thread(w.waker_tid));
+    }
+    lines[line] += view_weight(w, options.signal);
   }
 
   std::vector<std::pair<std::string, uint64_t>> sorted(lines.begin(), lines.end());
   std::sort(sorted.begin(), sorted.end());
-  for (const auto& [text, count] : sorted) out << text << ' ' << count << '\n';
+  for (const auto& [text, value] : sorted) {
+    uint64_t shown = options.signal == Signal::kCpu ? value : (value + 500) / 1000;  // ns -> rounded us
+    if (shown != 0) out << text << ' ' << shown << '\n';
+  }
   out.flush();
   if (!out) return Status(ErrorCode::kIo, "writing folded stacks failed");
   return Status::ok();

@@ -14,7 +14,9 @@
 #include "viewer/json_writer.h"
 #include "viewer/sample_counts.h"
 #include "viewer/sample_weight.h"
+#include "viewer/signal.h"
 #include "viewer/text_format.h"
+#include "viewer/thread_times.h"
 #include "viewer/wall_time.h"
 
 namespace flare::viewer {
@@ -137,6 +139,114 @@ std::string describe_time(const rec::FileHeader& h, uint64_t t) {
   return out;
 }
 
+// Off-CPU state names in rec::OffCpuState order, index 0 for states this
+// reader does not know (see ThreadTimes::intervals_by_state).
+constexpr const char* kStateNames[] = {"unknown", "sleeping", "uninterruptible", "preempted"};
+
+struct OffCpuThreadRow {
+  uint32_t tid = 0;
+  uint32_t pid = 0;
+  std::string name;
+  ThreadTimes times;
+};
+
+// Threads with CPU samples or off-CPU records, the most time first.
+std::vector<OffCpuThreadRow> offcpu_rows(const rec::Recording& rec, const std::map<uint32_t, ThreadTimes>& times) {
+  const uint64_t period = sample_period_ns(rec.header);
+  std::vector<OffCpuThreadRow> rows;
+  for (const auto& [tid, t] : times) {
+    auto it = rec.threads.find(tid);
+    rows.push_back(OffCpuThreadRow{tid, it == rec.threads.end() ? 0 : it->second.pid, thread_display_name(rec, tid), t});
+  }
+  std::sort(rows.begin(), rows.end(), [period](const OffCpuThreadRow& a, const OffCpuThreadRow& b) {
+    uint64_t ta = a.times.cpu_samples * period + a.times.offcpu_ns();
+    uint64_t tb = b.times.cpu_samples * period + b.times.offcpu_ns();
+    return ta != tb ? ta > tb : a.tid < b.tid;
+  });
+  return rows;
+}
+
+void write_offcpu_text(const rec::Recording& rec, std::ostream& out) {
+  const rec::FileHeader& h = rec.header;
+  const uint64_t period = sample_period_ns(h);
+  std::map<uint32_t, ThreadTimes> times = thread_times(rec);
+  ThreadTimes all = sum_thread_times(times);
+  out << "Off-CPU:     " << all.offcpu_intervals() << " intervals, " << format_seconds(all.offcpu_ns())
+      << " (blocked " << format_seconds(all.blocked_ns) << ", run queue " << format_seconds(all.runq_ns) << ")\n";
+  out << "             " << all.offcpu_recorded << " recorded with stacks (" << all.clipped_start
+      << " clipped at capture start, " << all.clipped_end << " at its end), " << all.offcpu_totalled
+      << " only totalled\n";
+  out << "  by state:  ";
+  const char* sep = "";
+  for (size_t i = 1; i < all.intervals_by_state.size(); ++i) {
+    out << sep << kStateNames[i] << ' ' << all.intervals_by_state[i];
+    sep = ", ";
+  }
+  if (all.intervals_by_state[0]) out << sep << kStateNames[0] << ' ' << all.intervals_by_state[0];
+  out << '\n';
+  if (h.offcpu_min_ns != 0 || h.offcpu_max_per_second != 0) {
+    out << "  gates:     intervals under " << format_duration_ns(h.offcpu_min_ns) << " or beyond "
+        << h.offcpu_max_per_second << " per second are only totalled\n";
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "  %10s %10s %10s %10s %10s %10s %10s %10s  %s\n", "tid", "pid", "on-CPU", "blocked",
+                "run-queue", "sleeping", "uninterr", "preempted", "name");
+  out << buf;
+  for (const OffCpuThreadRow& r : offcpu_rows(rec, times)) {
+    const ThreadTimes& t = r.times;
+    std::snprintf(buf, sizeof buf,
+                  "  %10" PRIu32 " %10s %10s %10s %10s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "  ", r.tid,
+                  r.pid ? std::to_string(r.pid).c_str() : "?", format_seconds(t.cpu_samples * period).c_str(),
+                  format_seconds(t.blocked_ns).c_str(), format_seconds(t.runq_ns).c_str(), t.intervals_by_state[1],
+                  t.intervals_by_state[2], t.intervals_by_state[3]);
+    out << buf << r.name << '\n';
+  }
+}
+
+void write_state_counts(JsonWriter& json, const ThreadTimes& t) {
+  json.key("intervals_by_state");
+  json.begin_object();
+  for (size_t i = 1; i < t.intervals_by_state.size(); ++i) json.field(kStateNames[i], t.intervals_by_state[i]);
+  json.field(kStateNames[0], t.intervals_by_state[0]);
+  json.end_object();
+}
+
+void write_offcpu_json(const rec::Recording& rec, JsonWriter& json) {
+  const rec::FileHeader& h = rec.header;
+  json.key("offcpu");
+  if (!has_offcpu(rec)) return json.null();
+  const uint64_t period = sample_period_ns(h);
+  std::map<uint32_t, ThreadTimes> times = thread_times(rec);
+  ThreadTimes all = sum_thread_times(times);
+  json.begin_object();
+  json.field("min_ns", h.offcpu_min_ns);
+  json.field("max_per_second", h.offcpu_max_per_second);
+  json.field("intervals", all.offcpu_intervals());
+  json.field("recorded", all.offcpu_recorded);
+  json.field("totalled", all.offcpu_totalled);
+  json.field("clipped_start", all.clipped_start);
+  json.field("clipped_end", all.clipped_end);
+  json.field("blocked_ns", all.blocked_ns);
+  json.field("runq_ns", all.runq_ns);
+  write_state_counts(json, all);
+  json.key("threads");
+  json.begin_array();
+  for (const OffCpuThreadRow& r : offcpu_rows(rec, times)) {
+    json.begin_object();
+    json.field("tid", r.tid);
+    json.field("pid", r.pid);
+    json.field("name", r.name);
+    json.field("oncpu_ns", r.times.cpu_samples * period);
+    json.field("blocked_ns", r.times.blocked_ns);
+    json.field("runq_ns", r.times.runq_ns);
+    json.field("intervals", r.times.offcpu_intervals());
+    write_state_counts(json, r.times);
+    json.end_object();
+  }
+  json.end_array();
+  json.end_object();
+}
+
 void write_text(const rec::Recording& rec, const Facts& f, std::ostream& out) {
   const rec::FileHeader& h = rec.header;
   char buf[256];
@@ -181,6 +291,9 @@ void write_text(const rec::Recording& rec, const Facts& f, std::ostream& out) {
                   format_percent(t.samples, f.total_samples).c_str());
     out << buf << t.name << '\n';
   }
+  // Only recordings with off-CPU data get the section, so the summary of a
+  // CPU-only recording reads exactly as before.
+  if (has_offcpu(rec)) write_offcpu_text(rec, out);
 
   out << "Lost:        " << f.lost_total << " events";
   if (f.lost_total == 0) out << " (nothing dropped)";
@@ -218,6 +331,7 @@ void write_text(const rec::Recording& rec, const Facts& f, std::ostream& out) {
 
   out << "Events:     ";
   for (const EventCount& e : event_counts(rec)) out << ' ' << e.name << ' ' << e.count;
+  if (!rec.offcpu_totals.empty()) out << " offcpu_total " << rec.offcpu_totals.size();
   out << '\n';
   if (rec.unknown_records_skipped) {
     out << "             " << rec.unknown_records_skipped << " records of unknown type skipped (newer minor version)\n";
@@ -361,7 +475,9 @@ void write_json(const rec::Recording& rec, const Facts& f, std::ostream& out) {
   json.key("event_counts");
   json.begin_object();
   for (const EventCount& e : event_counts(rec)) json.field(e.name, e.count);
+  json.field("offcpu_total", rec.offcpu_totals.size());
   json.end_object();
+  write_offcpu_json(rec, json);
   json.field("unknown_records_skipped", rec.unknown_records_skipped);
   json.field("file_bytes", rec.file_bytes);
   json.field("blocks_read", rec.blocks_read);

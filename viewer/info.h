@@ -1,5 +1,6 @@
 // What a recording holds and how trustworthy it is: capture context, time
-// range, per-thread sample counts, everything that was lost or could not be
+// range, per-thread sample counts, per-thread on-CPU, blocked and run-queue
+// time when off-CPU was recorded, everything that was lost or could not be
 // resolved, and the agent's own statistics.
 #pragma once
 

@@ -16,4 +16,8 @@ std::string format_percent(uint64_t part, uint64_t whole);
 // "1.234s", "-0.002s": milliseconds are the useful resolution at 99 Hz.
 std::string format_seconds(int64_t ns);
 
+// "60ms", "1.5ms", "2.35s", "850us", "120ns", "0": three significant
+// figures at most, trailing zeros dropped, as go tool pprof prints times.
+std::string format_time_ns(uint64_t ns);
+
 }  // namespace flare::viewer

@@ -36,6 +36,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)flare::viewer::write_pprof(*rec, {.user_only = true}, out);
   (void)flare::viewer::write_folded(*rec, {}, out);
   (void)flare::viewer::write_top(*rec, {}, out);
+  // Off-CPU views refuse recordings without off-CPU data before any work,
+  // so they only run further on inputs that have it.
+  for (auto signal : {flare::viewer::Signal::kOffCpu, flare::viewer::Signal::kWall}) {
+    (void)flare::viewer::write_pprof(*rec, {.signal = signal}, out);
+    (void)flare::viewer::write_folded(*rec, {.user_only = true, .signal = signal}, out);
+    (void)flare::viewer::write_top(*rec, {.view = {.signal = signal}}, out);
+  }
   (void)flare::viewer::write_info(*rec, false, out);
   (void)flare::viewer::write_info(*rec, true, out);
   return 0;

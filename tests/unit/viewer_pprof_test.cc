@@ -17,7 +17,9 @@
 #include <vector>
 
 #include "profile.pb.h"
+#include "tests/unit/go_pprof_for_tests.h"
 #include "tests/unit/gunzip_for_tests.h"
+#include "tests/unit/pprof_for_tests.h"
 #include "tests/unit/viewer_test_support.h"
 #include "viewer/pprof.h"
 
@@ -28,66 +30,12 @@ namespace pb = perftools::profiles;
 using testing::KnownRecording;
 using testing::RecordingBuilder;
 
-using ::flare::testing::gunzip;
-
-pb::Profile convert(const rec::Recording& rec, ViewOptions options = {}) {
-  std::ostringstream out;
-  Status st = write_pprof(rec, options, out);
-  EXPECT_TRUE(st.is_ok()) << st.message();
-  std::string bytes = out.str();
-  EXPECT_GE(bytes.size(), 2u);
-  if (bytes.size() >= 2) {
-    EXPECT_EQ(static_cast<unsigned char>(bytes[0]), 0x1f);
-    EXPECT_EQ(static_cast<unsigned char>(bytes[1]), 0x8b);
-  }
-  pb::Profile profile;
-  EXPECT_TRUE(profile.ParseFromString(gunzip(bytes)));
-  return profile;
-}
-
-// Lookup helpers that also assert the references resolve.
-struct Index {
-  explicit Index(const pb::Profile& p) : p(p) {
-    for (const auto& m : p.mapping()) mappings[m.id()] = &m;
-    for (const auto& l : p.location()) locations[l.id()] = &l;
-    for (const auto& f : p.function()) functions[f.id()] = &f;
-  }
-  const std::string& str(int64_t i) const { return p.string_table(static_cast<int>(i)); }
-  const pb::Function& function_of(uint64_t location_id) const {
-    const pb::Location& l = *locations.at(location_id);
-    EXPECT_EQ(l.line_size(), 1);
-    return *functions.at(l.line(0).function_id());
-  }
-  std::string name_of(uint64_t location_id) const { return str(function_of(location_id).name()); }
-  std::vector<std::string> names(const pb::Sample& s) const {
-    std::vector<std::string> out;
-    for (uint64_t id : s.location_id()) out.push_back(name_of(id));
-    return out;
-  }
-  std::string label_str(const pb::Sample& s, const std::string& key) const {
-    for (const auto& l : s.label()) {
-      if (str(l.key()) == key) return str(l.str());
-    }
-    return "<missing>";
-  }
-  int64_t label_num(const pb::Sample& s, const std::string& key) const {
-    for (const auto& l : s.label()) {
-      if (str(l.key()) == key) return l.num();
-    }
-    return -1;
-  }
-  const pb::Mapping* mapping_named(const std::string& file) const {
-    for (const auto& m : p.mapping()) {
-      if (str(m.filename()) == file) return &m;
-    }
-    return nullptr;
-  }
-
-  const pb::Profile& p;
-  std::map<uint64_t, const pb::Mapping*> mappings;
-  std::map<uint64_t, const pb::Location*> locations;
-  std::map<uint64_t, const pb::Function*> functions;
-};
+using ::flare::testing::convert;
+using ::flare::testing::Index;
+using ::flare::testing::parse_top;
+using ::flare::testing::run;
+using ::flare::testing::TempDir;
+using ::flare::testing::TopRow;
 
 TEST(ViewerPprof, StringTableAndIdsAreWellFormed) {
   KnownRecording k;
@@ -337,60 +285,6 @@ TEST(ViewerPprof, EmptyStackAndEmptyRecording) {
 }
 
 // --- the real consumer -------------------------------------------------------
-
-struct TempDir {
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "flare_viewer_XXXXXX").string();
-    path = mkdtemp(tmpl.data()) ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path.empty()) std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
-
-// Runs a shell command; returns stdout, and its exit status via `status`.
-std::string run(const std::string& command, int& status) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) {
-    status = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  int rc = pclose(pipe);
-  status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  return out;
-}
-
-struct TopRow {
-  std::string flat, flat_pct, cum, cum_pct;
-};
-
-// Rows of `pprof -top`: five value columns, then the name (which may contain
-// spaces, e.g. "[kernel] 0xffffffff81000200").
-std::map<std::string, TopRow> parse_top(const std::string& text) {
-  std::map<std::string, TopRow> rows;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    TopRow r;
-    std::string sum;
-    if (!(fields >> r.flat >> r.flat_pct >> sum >> r.cum >> r.cum_pct)) continue;
-    if (!std::isdigit(static_cast<unsigned char>(r.flat[0])) || r.flat_pct.back() != '%' || r.cum_pct.back() != '%') {
-      continue;  // the column header, or a message
-    }
-    std::string name;
-    std::getline(fields, name);
-    name.erase(0, name.find_first_not_of(' '));
-    rows[name] = r;
-  }
-  return rows;
-}
 
 TEST(ViewerPprof, GoToolPprofReadsIt) {
   ASSERT_EQ(access("/usr/bin/go", X_OK), 0) << "go is required (apt-get install golang-go); this test never skips";

@@ -78,6 +78,30 @@ class RecordingBuilder {
     }
   }
 
+  // Marks the recording as made with off-CPU tracing and its gates.
+  void enable_offcpu(uint64_t min_ns, uint32_t max_per_second) {
+    rec.header.events = "cpu,offcpu";
+    rec.header.offcpu_min_ns = min_ns;
+    rec.header.offcpu_max_per_second = max_per_second;
+  }
+
+  // `n` off-CPU intervals of `tid` blocked in `stack`, one 100 ms apart,
+  // starting `offset_ns` after capture start.
+  void offcpu(uint32_t tid, uint32_t stack, rec::OffCpuState state, uint64_t blocked_ns, uint64_t runq_ns,
+              uint32_t waker_tid = 0, uint32_t waker_stack = 0, uint8_t flags = 0, uint64_t n = 1,
+              uint64_t offset_ns = 0) {
+    for (uint64_t i = 0; i < n; ++i) {
+      rec.offcpu.push_back(rec::OffCpuInterval{kMonotonicStart + offset_ns + i * 100'000'000, blocked_ns, runq_ns,
+                                               tid, stack, waker_tid, waker_stack, state, flags});
+    }
+  }
+
+  void offcpu_total(uint32_t tid, rec::OffCpuState state, uint64_t count, uint64_t blocked_ns, uint64_t runq_ns,
+                    uint64_t offset_ns = 1'000'000'000) {
+    rec.offcpu_totals.push_back(
+        rec::OffCpuTotal{kMonotonicStart + offset_ns, tid, state, count, blocked_ns, runq_ns});
+  }
+
   rec::Recording rec;
 
  private:
@@ -133,6 +157,62 @@ struct KnownRecording {
   uint32_t app, lib, unused;
   uint32_t main, compute, leaf, fib, lib_unresolved, syscall, kernel_unresolved;
   uint32_t s1, s2, s3, s4, s5;
+  const rec::Recording& rec() const { return b.rec; }
+};
+
+// A recording with off-CPU data whose every total is worked out by hand:
+//   app (tid 200, pid 200):
+//     CPU: 2 samples in [main]                                   20 ms
+//     S_wait [k:schedule, wait_fn, main], woken by writer (tid 300, pid 300)
+//       from [writer_fn, writer_main]: 3 x sleeping 18 ms + 2 ms run queue   60 ms
+//     S_wait, sleeping, no waker, clipped at capture start: 5 + 1 ms          6 ms
+//     S_wait, uninterruptible, no waker, clipped at the end: 4 + 0 ms          4 ms
+//     totals: sleeping, 10 intervals (500 us blocked + 100 us run queue in
+//       all) and 5 more (250 us + 50 us), two records                         0.9 ms
+//   worker (tid 201, pid 200):
+//     CPU: 5 samples in S_cpu [compute, worker_loop]              50 ms
+//     S_cpu, preempted: 2 x (0 + 3 ms run queue)                              6 ms
+//     totals: preempted, 4 intervals, 100 us run queue in all                0.1 ms
+// Off-CPU: 77 ms in 26 intervals (7 recorded, 19 totalled); blocked
+// 63.75 ms, run queue 13.25 ms. Wall: 70 ms on CPU + 77 ms = 147 ms.
+struct OffCpuRecording {
+  static constexpr uint64_t kMs = 1'000'000;
+  static constexpr uint64_t kUs = 1'000;
+
+  OffCpuRecording() {
+    b.enable_offcpu(1 * kMs, 1000);
+    app = b.mapping(200, 0x400000, 0x500000, 0, "/opt/app/bin/app");
+    writer_bin = b.mapping(300, 0x400000, 0x500000, 0, "/opt/writer/bin/writer");
+    main = b.user_function("main", app, 0x401000);
+    wait_fn = b.user_function("wait_fn", app, 0x402000);
+    compute = b.user_function("compute", app, 0x403000);
+    worker_loop = b.user_function("worker_loop", app, 0x404000);
+    schedule = b.kernel_function("schedule", 0xffffffff81000300);
+    writer_fn = b.user_function("writer_fn", writer_bin, 0x401000);
+    writer_main = b.user_function("writer_main", writer_bin, 0x402000);
+    s_main = b.stack({main});
+    s_wait = b.stack({schedule, wait_fn, main});
+    s_cpu = b.stack({compute, worker_loop});
+    s_waker = b.stack({writer_fn, writer_main});
+    b.thread(200, 200, "app");
+    b.thread(200, 201, "worker");
+    b.thread(300, 300, "writer");
+    b.samples(200, s_main, 2, 0);
+    b.samples(201, s_cpu, 5, 0);
+    using State = rec::OffCpuState;
+    b.offcpu(200, s_wait, State::kSleeping, 18 * kMs, 2 * kMs, 300, s_waker, 0, 3, 10 * kMs);
+    b.offcpu(200, s_wait, State::kSleeping, 5 * kMs, 1 * kMs, 0, 0, rec::kOffCpuClippedStart, 1, 0);
+    b.offcpu(200, s_wait, State::kUninterruptible, 4 * kMs, 0, 0, 0, rec::kOffCpuClippedEnd, 1, 996 * kMs);
+    b.offcpu(201, s_cpu, State::kPreempted, 0, 3 * kMs, 0, 0, 0, 2, 20 * kMs);
+    b.offcpu_total(200, State::kSleeping, 10, 500 * kUs, 100 * kUs);
+    b.offcpu_total(200, State::kSleeping, 5, 250 * kUs, 50 * kUs);
+    b.offcpu_total(201, State::kPreempted, 4, 0, 100 * kUs);
+  }
+
+  RecordingBuilder b;
+  uint32_t app, writer_bin;
+  uint32_t main, wait_fn, compute, worker_loop, schedule, writer_fn, writer_main;
+  uint32_t s_main, s_wait, s_cpu, s_waker;
   const rec::Recording& rec() const { return b.rec; }
 };
 

@@ -1,0 +1,48 @@
+#include "viewer/signal.h"
+
+#include <string>
+
+namespace flare::viewer {
+
+const char* signal_name(Signal signal) {
+  switch (signal) {
+    case Signal::kCpu:
+      return "cpu";
+    case Signal::kOffCpu:
+      return "offcpu";
+    case Signal::kWall:
+      return "wall";
+  }
+  return "cpu";
+}
+
+std::optional<Signal> parse_signal(std::string_view name) {
+  for (Signal s : {Signal::kCpu, Signal::kOffCpu, Signal::kWall}) {
+    if (name == signal_name(s)) return s;
+  }
+  return std::nullopt;
+}
+
+bool has_offcpu(const rec::Recording& rec) {
+  if (!rec.offcpu.empty() || !rec.offcpu_totals.empty()) return true;
+  std::string_view events = rec.header.events;
+  while (!events.empty()) {
+    size_t comma = events.find(',');
+    if (events.substr(0, comma) == "offcpu") return true;
+    if (comma == std::string_view::npos) break;
+    events.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+Status check_signal_recorded(const rec::Recording& rec, Signal signal) {
+  if (signal == Signal::kCpu || has_offcpu(rec)) return Status::ok();
+  // Wall time without the off-CPU part would just be CPU time under another
+  // name, so it is refused as well rather than shown as something it is not.
+  std::string events = rec.header.events.empty() ? "none listed" : rec.header.events;
+  return Status(ErrorCode::kNotFound, std::string("--type ") + signal_name(signal) +
+                                          " needs off-CPU data, but the recording has none (events: " + events +
+                                          "); record with --events cpu,offcpu");
+}
+
+}  // namespace flare::viewer

@@ -1,0 +1,31 @@
+// The signals a view can show, named as everywhere in flare (--events,
+// --type, pprof sample types): cpu, offcpu, wall.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "common/status.h"
+#include "recorder/model.h"
+
+namespace flare::viewer {
+
+enum class Signal : uint8_t {
+  kCpu,     // on-CPU time, from CPU samples
+  kOffCpu,  // time switched out: blocked, plus waiting in the run queue
+  kWall,    // both: where each thread's wall-clock time went
+};
+
+const char* signal_name(Signal signal);
+std::optional<Signal> parse_signal(std::string_view name);
+
+// True when the recording was made with off-CPU tracing: the header lists
+// "offcpu", or off-CPU records are present (a header that lost the list).
+bool has_offcpu(const rec::Recording& rec);
+
+// An error naming what is missing and how to record it, when `signal` needs
+// data the recording does not have; cpu is always accepted (an empty CPU
+// view of an empty recording is still a true view).
+Status check_signal_recorded(const rec::Recording& rec, Signal signal);
+
+}  // namespace flare::viewer
