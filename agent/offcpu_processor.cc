@@ -41,22 +41,27 @@ void OffCpuProcessor::record(const flare_offcpu_event& e, uint64_t close_ns, uin
   // before the capture: its kernel stack was read later, its user stack not
   // at all, which the placeholder frame says.
   const bool user_missing = clipped_start && e.blocked.user_bytes <= 0;
+  // Stacks read by the tracepoint programs start in the tracing machinery.
+  const size_t blocked_skip = stacks_.tracing_frames_on_top(e.blocked.kernel_ips, e.blocked.kernel_bytes);
   interval.stack = stacks_.intern_stack(e.pid, e.blocked.kernel_ips, e.blocked.kernel_bytes, e.blocked.user_ips,
-                                        e.blocked.user_bytes, user_missing ? kBeforeCapture : std::string_view());
+                                        e.blocked.user_bytes, user_missing ? kBeforeCapture : std::string_view(),
+                                        blocked_skip);
   // The waker is named only when its stack was captured (blocked >= the
   // minimum) and shows task context: a wakeup from an interrupt runs on top
   // of an unrelated task, so such a wakeup has no user waker; its kernel
   // stack (e.g. the timer interrupt) is kept as the waker stack.
   if (e.waker_tid != 0 && e.waker.kernel_bytes > 0) {
     std::optional<bool> interrupt = stacks_.kernel_stack_in_interrupt(e.waker.kernel_ips, e.waker.kernel_bytes);
+    const size_t waker_skip = stacks_.tracing_frames_on_top(e.waker.kernel_ips, e.waker.kernel_bytes);
     if (interrupt.value_or(false)) {
-      interval.waker_stack = stacks_.intern_stack(e.waker_pid, e.waker.kernel_ips, e.waker.kernel_bytes, nullptr, 0);
+      interval.waker_stack =
+          stacks_.intern_stack(e.waker_pid, e.waker.kernel_ips, e.waker.kernel_bytes, nullptr, 0, {}, waker_skip);
       ++stats_.interrupt_wakeups;
     } else {
       interval.waker_tid = e.waker_tid;
       writer_.set_thread(e.waker_pid, e.waker_tid, comm_of(e.waker_comm));
       interval.waker_stack = stacks_.intern_stack(e.waker_pid, e.waker.kernel_ips, e.waker.kernel_bytes,
-                                                  e.waker.user_ips, e.waker.user_bytes);
+                                                  e.waker.user_ips, e.waker.user_bytes, {}, waker_skip);
     }
   }
   writer_.add_offcpu(interval);

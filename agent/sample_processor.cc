@@ -1,5 +1,6 @@
 #include "agent/sample_processor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -129,14 +130,14 @@ void SampleProcessor::drop_stale_caches() {
 
 uint32_t SampleProcessor::intern_stack(uint32_t pid, const __u64* kernel_ips, int32_t kernel_bytes,
                                        const __u64* user_ips, int32_t user_bytes,
-                                       std::string_view root_placeholder) {
+                                       std::string_view root_placeholder, size_t kernel_skip) {
   drop_stale_caches();
   stack_scratch_.clear();
   // Callers' return addresses point after the call; minus one puts them inside
   // the call instruction, so the line and inline chain are the caller's.
   if (kernel_bytes > 0) {
     size_t n = static_cast<size_t>(kernel_bytes) / sizeof(uint64_t);
-    for (size_t i = 0; i < n && i < FLARE_MAX_KERNEL_FRAMES; ++i) {
+    for (size_t i = kernel_skip; i < n && i < FLARE_MAX_KERNEL_FRAMES; ++i) {
       uint64_t ip = kernel_ips[i];
       stack_scratch_.push_back(kernel_frame(i == 0 ? ip : ip - 1));
     }
@@ -172,6 +173,20 @@ std::optional<bool> SampleProcessor::kernel_stack_in_interrupt(const __u64* kern
     }
   }
   return false;
+}
+
+size_t SampleProcessor::tracing_frames_on_top(const __u64* kernel_ips, int32_t kernel_bytes) const {
+  if (!kernel_ || kernel_bytes <= 0) return 0;
+  const size_t n = std::min<size_t>(static_cast<size_t>(kernel_bytes) / sizeof(uint64_t), 6);
+  for (size_t i = 0; i < n; ++i) {
+    SourceSymbol symbol = kernel_->resolve(i == 0 ? kernel_ips[i] : kernel_ips[i] - 1);
+    if (symbol.resolved && (symbol.function.rfind("bpf_trace_run", 0) == 0 ||
+                            symbol.function.rfind("__bpf_trace_", 0) == 0 ||
+                            symbol.function.rfind("bpf_trampoline_", 0) == 0)) {
+      return i + 1;
+    }
+  }
+  return 0;
 }
 
 void SampleProcessor::process(const flare_cpu_sample& sample) {

@@ -46,7 +46,12 @@ class SampleProcessor {
   // A non-empty `root_placeholder` (e.g. "[user stack not captured]") is
   // appended as a frame of its own at the root end.
   uint32_t intern_stack(uint32_t pid, const __u64* kernel_ips, int32_t kernel_bytes, const __u64* user_ips,
-                        int32_t user_bytes, std::string_view root_placeholder = {});
+                        int32_t user_bytes, std::string_view root_placeholder = {}, size_t kernel_skip = 0);
+
+  // How many leaf-side kernel frames belong to the tracing machinery rather
+  // than to the traced code: a tracepoint program's own stack starts with
+  // the program (JIT code) and bpf_trace_runN, which called it.
+  size_t tracing_frames_on_top(const __u64* kernel_ips, int32_t kernel_bytes) const;
 
   const ProcessorStats& stats() const { return stats_; }
   // Aggregated over every target process.

@@ -181,6 +181,53 @@ TEST_F(OffCpuTest, TheReaderIsWokenByTheWriterFromItsWriteFunction) {
   auto it = rec.threads.find(writer);
   ASSERT_NE(it, rec.threads.end());
   EXPECT_EQ(rec.str(it->second.name), "writer");
+
+  // The same truth through the outputs other tools read.
+  double all_offcpu_ns = 0, all_intervals = 0;
+  for (const auto& o : rec.offcpu) {
+    all_offcpu_ns += static_cast<double>(o.blocked_ns + o.runq_ns);
+    ++all_intervals;
+  }
+  for (const auto& t : rec.offcpu_totals) {
+    all_offcpu_ns += static_cast<double>(t.blocked_ns + t.runq_ns);
+    all_intervals += static_cast<double>(t.count);
+  }
+  const fs::path recording = path("offcpu.flare");
+  const fs::path offcpu_pb = path("offcpu.pb.gz"), wall_pb = path("wall.pb.gz");
+  for (auto [type, file] : {std::pair{"offcpu", offcpu_pb}, std::pair{"wall", wall_pb}}) {
+    Argv convert = {"convert", recording.string(), "--to", "pprof", "--type", type, "-o", file.string()};
+    RunResult c = flare(convert);
+    ASSERT_TRUE(c.status.ok()) << describe(convert, c);
+  }
+  auto delay = go_pprof_top(offcpu_pb, "delay", "ms");
+  ASSERT_TRUE(delay);
+  EXPECT_NEAR(delay->total, all_offcpu_ns / 1e6, 0.01 * all_offcpu_ns / 1e6 + 1) << delay->raw;
+  auto contentions = go_pprof_top(offcpu_pb, "contentions");
+  ASSERT_TRUE(contentions);
+  EXPECT_NEAR(contentions->total, all_intervals, 1) << contentions->raw;
+  auto wall = go_pprof_top(wall_pb, "wall", "ms");
+  ASSERT_TRUE(wall);
+  const double cpu_ns = static_cast<double>(rec.samples.size() * rec.header.sample_period_ns);
+  EXPECT_NEAR(wall->total, (all_offcpu_ns + cpu_ns) / 1e6, 0.01 * (all_offcpu_ns + cpu_ns) / 1e6 + 1) << wall->raw;
+
+  // Folded off-CPU stacks (microseconds): the reader's blocked time sits
+  // under reader_wait, joined by "--" to the writer's stack.
+  Argv folded_args = {"convert", recording.string(), "--to", "folded", "--type", "offcpu"};
+  RunResult f = flare(folded_args);
+  ASSERT_TRUE(f.status.ok()) << describe(folded_args, f);
+  double reader_us = 0, joined_us = 0;
+  for (const FoldedStack& s : parse_folded(f.out)) {
+    if (s.thread != "reader") continue;
+    const auto at = std::find(s.frames.begin(), s.frames.end(), "reader_wait");
+    if (at == s.frames.end()) continue;
+    reader_us += static_cast<double>(s.count);
+    if (std::find(at, s.frames.end(), "--") != s.frames.end() &&
+        std::find(at, s.frames.end(), "writer_notify") != s.frames.end()) {
+      joined_us += static_cast<double>(s.count);
+    }
+  }
+  EXPECT_NEAR(reader_us * 1e3, blocked, 0.01 * blocked + 1e6) << f.out.substr(0, 4000);
+  EXPECT_GE(joined_us, 0.9 * reader_us) << "reader stacks joined to writer_notify's";
 }
 
 TEST_F(OffCpuTest, RunQueueAndOnCpuTimeAgreeWithTheKernelsSchedstat) {

@@ -146,9 +146,11 @@ uint64_t foreign_samples(const std::vector<FoldedStack>& stacks, const std::stri
 
 // ---- go tool pprof ---------------------------------------------------------------
 
-std::optional<PprofTop> go_pprof_top(const fs::path& profile, const std::string& sample_index) {
-  Argv argv = {kGo, "tool", "pprof", "-top", "-nodecount=1000", "-sample_index=" + sample_index,
-               profile.string()};
+std::optional<PprofTop> go_pprof_top(const fs::path& profile, const std::string& sample_index,
+                                     const std::string& unit) {
+  Argv argv = {kGo, "tool", "pprof", "-top", "-nodecount=1000", "-sample_index=" + sample_index};
+  if (!unit.empty()) argv.push_back("-unit=" + unit);
+  argv.push_back(profile.string());
   SpawnOptions opts;
   // pprof keeps state under $HOME/pprof; give it one that surely exists.
   if (!std::getenv("HOME")) opts.extra_env["HOME"] = profile.parent_path().string();
@@ -164,7 +166,7 @@ std::optional<PprofTop> go_pprof_top(const fs::path& profile, const std::string&
     // "Showing nodes accounting for 495, 100% of 495 total"
     size_t of = line.rfind(" of ");
     if (starts_with(line, "Showing nodes accounting for") && of != std::string::npos) {
-      top.total = std::strtod(line.c_str() + of + 4, nullptr);
+      top.total = std::strtod(line.c_str() + of + 4, nullptr);  // "495" or "15133.59ms"
       continue;
     }
     std::istringstream in(line);
@@ -181,6 +183,7 @@ std::optional<PprofTop> go_pprof_top(const fs::path& profile, const std::string&
     // suffix would mean we did not get the index we asked for.
     char* end = nullptr;
     double v = std::strtod(flat.c_str(), &end);
+    if (!unit.empty() && v != 0 && std::string_view(end) == unit) end += unit.size();
     if (*end != '\0') {
       ADD_FAILURE() << "unexpected go tool pprof -top value '" << flat << "':\n" << r.out;
       return std::nullopt;

@@ -88,8 +88,10 @@ struct PprofTop {
   std::string raw;
 };
 // Runs the real go tool pprof (the external validator) with
-// -sample_index=`sample_index`; a failure to run or parse is a test failure.
-std::optional<PprofTop> go_pprof_top(const fs::path& profile, const std::string& sample_index);
+// -sample_index=`sample_index` (and -unit=`unit` for a time-valued index,
+// e.g. "ms"); a failure to run or parse is a test failure.
+std::optional<PprofTop> go_pprof_top(const fs::path& profile, const std::string& sample_index,
+                                     const std::string& unit = "");
 
 // JSON via protobuf's Struct (a JSON object maps onto it exactly).
 std::optional<google::protobuf::Struct> parse_json_object(const std::string& text);
