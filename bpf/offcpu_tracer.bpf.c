@@ -170,6 +170,25 @@ static __always_inline bool over_rate(__u64 now)
 	return __sync_fetch_and_add(&w->count, 1) >= max_per_second;
 }
 
+/* Starts a thread's interval; its stacks are filled in by the caller. */
+static __always_inline void open_interval(struct flare_offcpu_event *st, struct task_struct *task, __u32 tid,
+					  __u64 out_ns, __u8 state, __u8 flags)
+{
+	st->switch_out_ns = out_ns;
+	st->wakeup_ns = 0;
+	st->switch_in_ns = 0;
+	st->pid = BPF_CORE_READ(task, tgid);
+	st->tid = tid;
+	st->waker_pid = 0;
+	st->waker_tid = 0;
+	st->state = state;
+	st->flags = flags;
+	BPF_CORE_READ_STR_INTO(&st->comm, task, comm);
+	st->blocked.user_bytes = 0;
+	st->waker.kernel_bytes = 0;
+	st->waker.user_bytes = 0;
+}
+
 static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt, __u64 now)
 {
 	__u32 tid = BPF_CORE_READ(prev, pid);
@@ -188,21 +207,11 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	if (st->switch_out_ns && !st->switch_in_ns)
 		count_drop(FLARE_OFFCPU_DROP_UNPAIRED_SWITCH_OUT);
 	state = task_state(prev);
-	st->switch_out_ns = now;
-	st->wakeup_ns = 0;
-	st->switch_in_ns = 0;
-	st->pid = BPF_CORE_READ(prev, tgid);
-	st->tid = tid;
-	st->waker_pid = 0;
-	st->waker_tid = 0;
-	if (preempt || state == TASK_RUNNING_STATE)
-		st->state = FLARE_OFFCPU_PREEMPTED;
-	else if (state & TASK_UNINTERRUPTIBLE_BIT)
-		st->state = FLARE_OFFCPU_UNINTERRUPTIBLE;
-	else
-		st->state = FLARE_OFFCPU_SLEEPING;
-	st->flags = 0;
-	bpf_get_current_comm(st->comm, sizeof(st->comm));
+	open_interval(st, prev, tid, now,
+		      preempt || state == TASK_RUNNING_STATE ? FLARE_OFFCPU_PREEMPTED
+		      : state & TASK_UNINTERRUPTIBLE_BIT     ? FLARE_OFFCPU_UNINTERRUPTIBLE
+							     : FLARE_OFFCPU_SLEEPING,
+		      0);
 	/* prev is current here: its stacks are where it parks. */
 	n = bpf_get_stack(ctx, st->blocked.kernel_ips, sizeof(st->blocked.kernel_ips), 0);
 	if (n < 0)
@@ -212,8 +221,6 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	if (n < 0)
 		count_drop(FLARE_OFFCPU_DROP_USER_STACK);
 	st->blocked.user_bytes = n;
-	st->waker.kernel_bytes = 0;
-	st->waker.user_bytes = 0;
 }
 
 /* A thread first seen off-CPU: its interval started before the capture. */
@@ -224,22 +231,10 @@ static __always_inline struct flare_offcpu_event *open_clipped(struct task_struc
 
 	if (!st)
 		return NULL;
-	st->switch_out_ns = capture_start_ns;
-	st->wakeup_ns = 0;
-	st->switch_in_ns = 0;
-	st->pid = BPF_CORE_READ(task, tgid);
-	st->tid = tid;
-	st->waker_pid = 0;
-	st->waker_tid = 0;
-	st->state = state;
-	st->flags = FLARE_OFFCPU_CLIPPED_START;
-	BPF_CORE_READ_STR_INTO(&st->comm, task, comm);
+	open_interval(st, task, tid, capture_start_ns, state, FLARE_OFFCPU_CLIPPED_START);
 	/* Not current: only its kernel stack can be read. */
 	n = bpf_get_task_stack(task, st->blocked.kernel_ips, sizeof(st->blocked.kernel_ips), 0);
 	st->blocked.kernel_bytes = n;
-	st->blocked.user_bytes = 0;
-	st->waker.kernel_bytes = 0;
-	st->waker.user_bytes = 0;
 	return st;
 }
 
