@@ -212,11 +212,13 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 		      : state & TASK_UNINTERRUPTIBLE_BIT     ? FLARE_OFFCPU_UNINTERRUPTIBLE
 							     : FLARE_OFFCPU_SLEEPING,
 		      0);
-	/* prev is current here: its stacks are where it parks. */
-	n = bpf_get_stack(ctx, st->blocked.kernel_ips, sizeof(st->blocked.kernel_ips), 0);
-	if (n < 0)
-		count_drop(FLARE_OFFCPU_DROP_KERNEL_STACK);
-	st->blocked.kernel_bytes = n;
+	/*
+	 * prev is current here: its user stack is where it parks, and only now
+	 * can it be read. Its kernel stack stays as it is while it is off-CPU,
+	 * so that one is read at switch-in, and only for intervals recorded
+	 * one by one: most switches are shorter than min_ns.
+	 */
+	st->blocked.kernel_bytes = 0;
 	n = bpf_get_stack(ctx, st->blocked.user_ips, sizeof(st->blocked.user_ips), BPF_F_USER_STACK);
 	if (n < 0)
 		count_drop(FLARE_OFFCPU_DROP_USER_STACK);
@@ -245,6 +247,7 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now)
 	struct flare_offcpu_event *event;
 	__u64 total_ns, blocked_ns, runq_ns;
 	bool clipped;
+	long n;
 
 	if (!st) {
 		/* Never seen going off-CPU. A thread started during the capture
@@ -283,6 +286,13 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now)
 		count_drop(FLARE_OFFCPU_DROP_RATE_LIMITED);
 		add_total(tid, st->state, blocked_ns, runq_ns);
 		return;
+	}
+	/* next has not run yet: its kernel stack is still where it parked. */
+	if (!clipped) {
+		n = bpf_get_task_stack(next, st->blocked.kernel_ips, sizeof(st->blocked.kernel_ips), 0);
+		if (n < 0)
+			count_drop(FLARE_OFFCPU_DROP_KERNEL_STACK);
+		st->blocked.kernel_bytes = n;
 	}
 	event = bpf_ringbuf_reserve(&flare_offcpu_events, sizeof(*event), 0);
 	if (!event) {
