@@ -152,10 +152,6 @@ class Capture {
     }
     summary_.output_path = options_.output_path.empty() ? default_output_path(pids_.front()) : options_.output_path;
 
-    auto kernel = KernelSymbolizer::load();
-    std::optional<KernelSymbolizer> kernel_symbols;
-    if (kernel.is_ok()) kernel_symbols.emplace(std::move(kernel).value());
-
     if (options_.cpu) {
       CpuSamplerOptions sampler_options;
       sampler_options.frequency_hz = options_.frequency_hz;
@@ -172,6 +168,12 @@ class Capture {
                                offcpu_processor_->process(e);
                              }));
     }
+
+    // After the BPF objects: loading them parses the kernel's BTF (tens of
+    // MiB, freed again), and the kernel symbols should not add to that peak.
+    auto kernel = KernelSymbolizer::load();
+    std::optional<KernelSymbolizer> kernel_symbols;
+    if (kernel.is_ok()) kernel_symbols.emplace(std::move(kernel).value());
 
     // The output is created after the slow loading (so the header's clock
     // pair marks the start of sampling) but before anything is attached: an

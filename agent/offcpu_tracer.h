@@ -18,7 +18,9 @@ namespace flare::agent {
 struct OffCpuTracerOptions {
   uint64_t min_ns = 100'000;     // shorter intervals are only totalled
   uint32_t max_per_second = 0;   // 0: no cap
-  uint32_t ring_buffer_bytes = 16u << 20;
+  // Mapped whole into the agent (the kernel maps every ring page at mmap),
+  // so it counts in full towards the agent's RSS.
+  uint32_t ring_buffer_bytes = 4u << 20;
 };
 
 struct OffCpuTotalEntry {
