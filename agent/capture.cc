@@ -291,6 +291,7 @@ class Capture {
   Status finalize_offcpu() {
     FLARE_RETURN_IF_ERROR(drain_offcpu(true));
     const uint64_t end_ns = clock_ns(CLOCK_MONOTONIC);
+    FLARE_RETURN_IF_ERROR(offcpu_->scan_parked_threads());  // kernel stacks of what is still open
     FLARE_ASSIGN_OR_RETURN(auto open, offcpu_->read_open_intervals());
     for (const flare_offcpu_event& e : open) offcpu_processor_->process_open(e, end_ns);
     for (uint32_t pid : pids_) {

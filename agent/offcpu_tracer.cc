@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 
 #include "agent/bpf_error.h"
@@ -82,6 +84,25 @@ Status OffCpuTracer::attach(uint64_t capture_start_ns) {
     }
     impl_->links.emplace_back(link);
   }
+  return scan_parked_threads();
+}
+
+// Runs the flare_parked_threads task iterator once. After attach it opens an
+// interval, with stacks, for every target thread parked right now (run after
+// the tracepoints are attached, so no thread can park unseen in between).
+Status OffCpuTracer::scan_parked_threads() {
+  std::unique_ptr<bpf_link, LinkDeleter> link(
+      bpf_program__attach_iter(impl_->skel->progs.flare_parked_threads, nullptr));
+  if (!link) return bpf_error(errno, "attaching the parked-threads iterator");
+  int fd = bpf_iter_create(bpf_link__fd(link.get()));
+  if (fd < 0) return bpf_error(errno, "starting the parked-threads iterator");
+  char buf[64];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+  }
+  int err = n < 0 ? errno : 0;
+  ::close(fd);
+  if (err) return Status::from_errno(err, "running the parked-threads iterator");
   return Status::ok();
 }
 

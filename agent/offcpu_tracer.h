@@ -42,6 +42,9 @@ class OffCpuTracer {
   // capture_start_ns (CLOCK_MONOTONIC) is where intervals already open at
   // attach are clipped.
   Status attach(uint64_t capture_start_ns);
+  // Runs the parked-threads iterator (bpf/offcpu_tracer.bpf.c): after attach
+  // (attach() does) and again before read_open_intervals().
+  Status scan_parked_threads();
   // Consumes whatever is in the ring buffer without waiting.
   Result<int> drain();
   void detach();

@@ -402,6 +402,68 @@ int BPF_PROG(flare_sched_wakeup, struct task_struct *p)
 	return 0;
 }
 
+/*
+ * Run by the agent right after attaching: opens an interval for every target
+ * thread that is parked now, with both its stacks, so a thread that never
+ * runs during the capture (deadlocked, say) still shows where it waits. Run
+ * again at the end: intervals still open get the kernel stack that a
+ * switch-in would have read. Sleepable, to read another task's user memory.
+ */
+SEC("iter.s/task")
+int flare_parked_threads(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct flare_offcpu_event *st;
+	unsigned long fp, pc;
+	struct pt_regs *regs;
+	unsigned int state;
+	__u32 tid;
+	int i;
+
+	if (!task || !is_target(task))
+		return 0;
+	tid = task->pid;
+	st = bpf_map_lookup_elem(&flare_threads, &tid);
+	if (st) {
+		long n;
+
+		if (st->switch_out_ns && !st->switch_in_ns && st->blocked.kernel_bytes <= 0 && !task->on_cpu) {
+			n = bpf_get_task_stack(task, st->blocked.kernel_ips, sizeof(st->blocked.kernel_ips), 0);
+			st->blocked.kernel_bytes = n;
+		}
+		return 0; /* already seen by the tracepoints */
+	}
+	state = task_state(task);
+	if (state == TASK_RUNNING_STATE || task->on_cpu || (task->flags & PF_EXITING_FLAG))
+		return 0;
+	st = open_clipped(task, tid,
+			  state & TASK_UNINTERRUPTIBLE_BIT ? FLARE_OFFCPU_UNINTERRUPTIBLE : FLARE_OFFCPU_SLEEPING);
+	if (!st)
+		return 0;
+	/* Its user registers as saved on kernel entry: walk frame pointers. */
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return 0;
+	pc = PT_REGS_IP_CORE(regs);
+	fp = PT_REGS_FP_CORE(regs);
+	for (i = 0; i < FLARE_MAX_USER_FRAMES; i++) {
+		unsigned long frame[2];
+
+		if (!pc)
+			break;
+		st->blocked.user_ips[i] = pc;
+		st->blocked.user_bytes = (i + 1) * 8;
+		if (!fp || bpf_copy_from_user_task(frame, sizeof(frame), (void *)fp, task, 0))
+			break;
+		/* The return address is good even where the saved frame pointer
+		 * ends the chain (frames go up the stack; anything else is not a
+		 * frame chain): it is taken, then the walk stops. */
+		pc = frame[1];
+		fp = frame[0] > fp ? frame[0] : 0;
+	}
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(flare_sched_process_exit, struct task_struct *p)
 {

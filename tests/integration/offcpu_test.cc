@@ -299,6 +299,17 @@ TEST_F(OffCpuTest, AThreadBlockedForTheWholeCaptureHasTheFullDuration) {
   EXPECT_EQ(intervals[0].state, rec::OffCpuState::kSleeping);
   EXPECT_NEAR(static_cast<double>(intervals[0].blocked_ns), duration, 0.05 * duration);
   EXPECT_EQ(intervals[0].time_ns, rec->header.clock_monotonic_ns);
+  // Where it waits, though it never ran: read while it was parked.
+  auto user = user_functions(*rec, intervals[0].stack);
+  EXPECT_TRUE(starts_with_chain(user, {"stuck_wait", "stuck_entry"})) << "user stack of the stuck thread";
+  bool in_pipe_read = false;
+  for (uint32_t f : rec->stack(intervals[0].stack)) {
+    const auto& frame = rec->frames[f];
+    if (frame.kind == rec::FrameKind::kKernel && rec->str(frame.function).find("pipe_read") != std::string::npos) {
+      in_pipe_read = true;
+    }
+  }
+  EXPECT_TRUE(in_pipe_read) << "kernel stack of the stuck thread";
 
   // The sleeper was mid-sleep at attach: its first interval is clipped at
   // the start, and still carries its kernel stack.
