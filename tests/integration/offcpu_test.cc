@@ -81,9 +81,9 @@ std::map<uint32_t, ThreadOffCpu> offcpu_by_thread(const rec::Recording& rec) {
 
 // Off-CPU intervals flare reports it could not track (lost cause
 // offcpu_untracked: e.g. a switch-in the tracer never saw). Known open
-// problem: on this VM a few in a few thousand switch-ins of a loaded machine
-// never reach the sched_switch program (no recursion miss is counted); flare
-// counts each such lost interval. Tests accept a shortfall against the truth
+// problem: on a loaded machine a few in a few thousand switch-ins never fire
+// sched_switch at all (perf's sched:sched_switch shows the same double
+// switch-outs); flare counts each such lost interval. Tests accept a shortfall against the truth
 // only up to the intervals flare reports as lost, each at most as long as the
 // workload's longest wait (30 ms).
 constexpr double kLongestWaitNs = 31e6;
