@@ -272,6 +272,17 @@ class Capture {
     return Status::ok();
   }
 
+  // One lost record per CPU with a nonzero count; returns the sum.
+  uint64_t add_lost_per_cpu(rec::LostCause cause, const std::vector<uint64_t>& per_cpu) {
+    uint64_t sum = 0;
+    for (size_t cpu = 0; cpu < per_cpu.size(); ++cpu) {
+      if (per_cpu[cpu] == 0) continue;
+      writer_->add_lost({cause, static_cast<uint32_t>(cpu), per_cpu[cpu]});
+      sum += per_cpu[cpu];
+    }
+    return sum;
+  }
+
   // Intervals in the ring, and every second (and at the end) the totals
   // the gates kept.
   Status drain_offcpu(bool final) {
@@ -313,14 +324,9 @@ class Capture {
         "offcpu_no_total_slot",     "offcpu_user_stack_failed", "offcpu_kernel_stack_failed",
         "offcpu_unpaired_switch_in", "offcpu_unpaired_switch_out"};
     for (int cause = 0; cause < FLARE_OFFCPU_DROP_MAX; ++cause) {
-      uint64_t sum = 0;
-      for (uint64_t v : drops[cause]) sum += v;
-      writer_->add_stat(kDropStats[cause], sum);
-      for (size_t cpu = 0; cpu < drops[cause].size(); ++cpu) {
-        if (drops[cause][cpu] == 0) continue;
-        writer_->add_lost({kCauses[cause], static_cast<uint32_t>(cpu), drops[cause][cpu]});
-        summary_.lost += drops[cause][cpu];
-      }
+      uint64_t count = add_lost_per_cpu(kCauses[cause], drops[cause]);
+      writer_->add_stat(kDropStats[cause], count);
+      if (cause != FLARE_OFFCPU_DROP_USER_STACK && cause != FLARE_OFFCPU_DROP_KERNEL_STACK) summary_.lost += count;
     }
     FLARE_ASSIGN_OR_RETURN(uint64_t misses, offcpu_->read_recursion_misses());
     writer_->add_stat("offcpu_program_recursion_misses", misses);
@@ -371,12 +377,9 @@ class Capture {
     static constexpr rec::LostCause kCauses[FLARE_DROP_MAX] = {
         rec::LostCause::kRingBufferFull, rec::LostCause::kUserStackFailed, rec::LostCause::kKernelStackFailed};
     for (int cause = 0; cause < FLARE_DROP_MAX; ++cause) {
-      for (size_t cpu = 0; cpu < drops.per_cpu[cause].size(); ++cpu) {
-        uint64_t count = drops.per_cpu[cause][cpu];
-        if (count == 0) continue;
-        writer_->add_lost({kCauses[cause], static_cast<uint32_t>(cpu), count});
-        if (cause == FLARE_DROP_RINGBUF_FULL) summary_.lost += count;
-      }
+      uint64_t count = add_lost_per_cpu(kCauses[cause], drops.per_cpu[cause]);
+      // Degraded samples (a stack missing) are kept, so not "lost".
+      if (cause == FLARE_DROP_RINGBUF_FULL) summary_.lost += count;
     }
     writer_->add_stat("malformed_ring_records", sampler_->malformed_records());
     return Status::ok();

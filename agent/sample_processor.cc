@@ -157,20 +157,28 @@ uint32_t SampleProcessor::intern_stack(uint32_t pid, const __u64* kernel_ips, in
   return writer_.intern_stack(stack_scratch_);
 }
 
+uint8_t SampleProcessor::kernel_role(uint64_t address) const {
+  auto [it, inserted] = kernel_roles_.try_emplace(address, 0);
+  if (!inserted) return it->second;
+  SourceSymbol symbol = kernel_->resolve(address);
+  if (!symbol.resolved) return 0;
+  auto starts = [&](std::string_view prefix) { return symbol.function.rfind(prefix, 0) == 0; };
+  // Entry points of hard interrupts, IPIs and softirqs on x86 and arm64.
+  for (std::string_view entry :
+       {"asm_sysvec_", "sysvec_", "__sysvec_", "asm_common_interrupt", "common_interrupt", "handle_softirqs",
+        "__do_softirq", "run_ksoftirqd", "irq_exit_rcu", "__irq_exit_rcu", "hrtimer_interrupt", "el1_interrupt",
+        "el0_interrupt", "gic_handle_irq"}) {
+    if (starts(entry)) it->second |= kInterruptEntry;
+  }
+  if (starts("bpf_trace_run") || starts("__bpf_trace_") || starts("bpf_trampoline_")) it->second |= kTracingEntry;
+  return it->second;
+}
+
 std::optional<bool> SampleProcessor::kernel_stack_in_interrupt(const __u64* kernel_ips, int32_t kernel_bytes) const {
   if (!kernel_ || kernel_bytes <= 0) return std::nullopt;
-  // Entry points of hard interrupts, IPIs and softirqs on x86 and arm64.
-  static constexpr std::string_view kInterruptEntries[] = {
-      "asm_sysvec_",   "sysvec_",      "__sysvec_",      "asm_common_interrupt", "common_interrupt",
-      "handle_softirqs", "__do_softirq", "run_ksoftirqd", "irq_exit_rcu",         "__irq_exit_rcu",
-      "hrtimer_interrupt", "el1_interrupt", "el0_interrupt", "gic_handle_irq"};
   size_t n = static_cast<size_t>(kernel_bytes) / sizeof(uint64_t);
   for (size_t i = 0; i < n && i < FLARE_MAX_KERNEL_FRAMES; ++i) {
-    SourceSymbol symbol = kernel_->resolve(i == 0 ? kernel_ips[i] : kernel_ips[i] - 1);
-    if (!symbol.resolved) continue;
-    for (std::string_view entry : kInterruptEntries) {
-      if (std::string_view(symbol.function).substr(0, entry.size()) == entry) return true;
-    }
+    if (kernel_role(i == 0 ? kernel_ips[i] : kernel_ips[i] - 1) & kInterruptEntry) return true;
   }
   return false;
 }
@@ -179,12 +187,7 @@ size_t SampleProcessor::tracing_frames_on_top(const __u64* kernel_ips, int32_t k
   if (!kernel_ || kernel_bytes <= 0) return 0;
   const size_t n = std::min<size_t>(static_cast<size_t>(kernel_bytes) / sizeof(uint64_t), 6);
   for (size_t i = 0; i < n; ++i) {
-    SourceSymbol symbol = kernel_->resolve(i == 0 ? kernel_ips[i] : kernel_ips[i] - 1);
-    if (symbol.resolved && (symbol.function.rfind("bpf_trace_run", 0) == 0 ||
-                            symbol.function.rfind("__bpf_trace_", 0) == 0 ||
-                            symbol.function.rfind("bpf_trampoline_", 0) == 0)) {
-      return i + 1;
-    }
+    if (kernel_role(i == 0 ? kernel_ips[i] : kernel_ips[i] - 1) & kTracingEntry) return i + 1;
   }
   return 0;
 }

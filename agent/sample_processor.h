@@ -62,6 +62,10 @@ class SampleProcessor {
   uint32_t kernel_frame(uint64_t address);
   uint32_t truncated_frame();
   uint32_t placeholder_frame(std::string_view name);
+  // What a kernel address is part of, resolved once per address: these
+  // checks run on every off-CPU interval.
+  enum KernelRole : uint8_t { kInterruptEntry = 1 << 0, kTracingEntry = 1 << 1 };
+  uint8_t kernel_role(uint64_t address) const;
   void drop_stale_caches();
   ProcessSymbolizer& process_symbolizer(uint32_t pid);
   uint32_t mapping_id(uint32_t pid, const Mapping& mapping);
@@ -90,6 +94,7 @@ class SampleProcessor {
   std::unordered_map<const Mapping*, uint32_t> mapping_ids_;
   uint32_t truncated_frame_id_ = 0;
   std::unordered_map<std::string, uint32_t> placeholder_frame_ids_;
+  mutable std::unordered_map<uint64_t, uint8_t> kernel_roles_;  // KernelRole bits; kernel text never moves
   uint64_t generation_ = 0;  // the writer's chunk generation the caches belong to
   std::vector<uint32_t> stack_scratch_;
   ProcessorStats stats_;

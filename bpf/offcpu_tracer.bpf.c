@@ -122,13 +122,12 @@ static __always_inline struct flare_offcpu_event *thread_slot(__u32 tid)
 	init = bpf_map_lookup_elem(&flare_zero_event, &zero);
 	if (!init)
 		return NULL;
-	if (bpf_map_update_elem(&flare_threads, &tid, init, BPF_NOEXIST) != 0) {
-		st = bpf_map_lookup_elem(&flare_threads, &tid);
-		if (!st)
-			count_drop(FLARE_OFFCPU_DROP_NO_THREAD_SLOT);
-		return st;
-	}
-	return bpf_map_lookup_elem(&flare_threads, &tid);
+	/* Fails when another CPU just created it (fine) or the table is full. */
+	bpf_map_update_elem(&flare_threads, &tid, init, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&flare_threads, &tid);
+	if (!st)
+		count_drop(FLARE_OFFCPU_DROP_NO_THREAD_SLOT);
+	return st;
 }
 
 static __always_inline void add_total(__u32 tid, __u32 state, __u64 blocked_ns, __u64 runq_ns)

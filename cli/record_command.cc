@@ -26,21 +26,29 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-Result<std::vector<uint32_t>> parse_pids(const std::vector<std::string>& specs) {
-  std::vector<uint32_t> pids;
+// The items of repeatable, comma-separated options ("-p 1,2 -p 3").
+std::vector<std::string_view> list_items(const std::vector<std::string>& specs) {
+  std::vector<std::string_view> items;
   for (const std::string& spec : specs) {
     std::string_view rest = spec;
     while (!rest.empty()) {
       size_t comma = rest.find(',');
-      std::string_view item = rest.substr(0, comma);
+      items.push_back(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      uint32_t pid = 0;
-      auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), pid);
-      if (ec != std::errc() || end != item.data() + item.size() || pid == 0) {
-        return Status(ErrorCode::kInvalidArgument, "invalid PID '" + std::string(item) + "'");
-      }
-      pids.push_back(pid);
     }
+  }
+  return items;
+}
+
+Result<std::vector<uint32_t>> parse_pids(const std::vector<std::string>& specs) {
+  std::vector<uint32_t> pids;
+  for (std::string_view item : list_items(specs)) {
+    uint32_t pid = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), pid);
+    if (ec != std::errc() || end != item.data() + item.size() || pid == 0) {
+      return Status(ErrorCode::kInvalidArgument, "invalid PID '" + std::string(item) + "'");
+    }
+    pids.push_back(pid);
   }
   return pids;
 }
@@ -55,23 +63,17 @@ Status parse_events(const std::vector<std::string>& specs, bool offcpu_flag, age
   }
   options.cpu = false;
   options.offcpu = offcpu_flag;
-  for (const std::string& spec : specs) {
-    std::string_view rest = spec;
-    while (!rest.empty()) {
-      size_t comma = rest.find(',');
-      std::string_view item = rest.substr(0, comma);
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      if (item == "cpu") {
-        options.cpu = true;
-      } else if (item == "offcpu") {
-        options.offcpu = true;
-      } else if (item == "alloc" || item == "goroutine") {
-        return Status(ErrorCode::kInvalidArgument,
-                      "--events " + std::string(item) + " is not implemented yet; flare records cpu and offcpu");
-      } else {
-        return Status(ErrorCode::kInvalidArgument,
-                      "unknown event '" + std::string(item) + "' in --events; choose from cpu, offcpu");
-      }
+  for (std::string_view item : list_items(specs)) {
+    if (item == "cpu") {
+      options.cpu = true;
+    } else if (item == "offcpu") {
+      options.offcpu = true;
+    } else if (item == "alloc" || item == "goroutine") {
+      return Status(ErrorCode::kInvalidArgument,
+                    "--events " + std::string(item) + " is not implemented yet; flare records cpu and offcpu");
+    } else {
+      return Status(ErrorCode::kInvalidArgument,
+                    "unknown event '" + std::string(item) + "' in --events; choose from cpu, offcpu");
     }
   }
   if (!options.cpu && !options.offcpu) return Status(ErrorCode::kInvalidArgument, "--events names no event");
