@@ -12,10 +12,11 @@
 
 namespace flare::rec {
 
-// 2.0: samples and stacks as record types 16 and 17 (docs/FORMAT.md).
+// 2.0: samples and stacks as record types 16 and 17 (docs/FORMAT.md); 2.1:
+// the frame flag kFrameInlined.
 inline constexpr uint16_t kFormatMajor = 2;
 inline constexpr uint16_t kOldestReadableMajor = 1;
-inline constexpr uint16_t kFormatMinor = 0;
+inline constexpr uint16_t kFormatMinor = 1;
 
 struct TargetInfo {
   uint32_t pid = 0;
@@ -47,6 +48,12 @@ enum class FrameKind : uint8_t { kUser = 0, kKernel = 1 };
 
 enum FrameFlags : uint8_t {
   kFrameResolved = 1 << 0,  // function name known
+  // (since 2.1) The frame is a function inlined into the next frame of the
+  // stack (toward the root), at the same address: the two are one machine
+  // frame. Its file:line is inside the inlined function; the next frame's
+  // is the call site. An older reader shows it as a caller-less frame of its
+  // own, which is still true.
+  kFrameInlined = 1 << 1,
 };
 
 struct MappingInfo {

@@ -74,8 +74,30 @@ class ProfileBuilder {
     return rec_string_ids_[id];
   }
 
+  bool is_inlined(uint32_t id) const { return (rec_.frames[id].flags & rec::kFrameInlined) != 0; }
+
+  // Calls fn(first, count) for each pprof Location of `frames` (leaf first):
+  // a run of inlined frames with the frame they are inlined into, at the
+  // same address, is one Location; every other frame is one of its own.
+  template <typename Fn>
+  void for_each_location(const std::vector<uint32_t>& frames, Fn fn) const {
+    for (size_t i = 0; i < frames.size();) {
+      size_t end = i + 1;
+      if (is_inlined(frames[i])) {
+        const rec::FrameInfo& first = rec_.frames[frames[i]];
+        while (end < frames.size() && rec_.frames[frames[end]].address == first.address &&
+               rec_.frames[frames[end]].kind == first.kind) {
+          if (!is_inlined(frames[end++])) break;
+        }
+      }
+      fn(i, end - i);
+      i = end;
+    }
+  }
+
   void mark_used_frames(std::span<const PprofSample> samples) {
     frame_used_.assign(rec_.frames.size(), false);
+    frame_alone_.assign(rec_.frames.size(), false);
     std::vector<bool> stack_seen(rec_.stacks.size(), false);
     for (const PprofSample& s : samples) {
       if (!s.placeholder.empty()) {
@@ -89,6 +111,13 @@ class ProfileBuilder {
       std::string_view placeholder = view_stack(rec_, s.stack, options_, scratch_);
       if (!placeholder.empty()) used_placeholders_.emplace(placeholder, 0);
       for (uint32_t id : scratch_) frame_used_[id] = true;
+      for_each_location(scratch_, [this](size_t first, size_t count) {
+        if (count == 1) {
+          frame_alone_[scratch_[first]] = true;
+        } else {
+          inline_runs_.emplace(std::vector<uint32_t>(scratch_.begin() + first, scratch_.begin() + first + count), 0);
+        }
+      });
     }
   }
 
@@ -96,7 +125,7 @@ class ProfileBuilder {
   // recording order, then the kernel; pprof itself picks the main binary.
   void add_mappings() {
     struct Use {
-      bool used = false, functions = false, files = false, lines = false;
+      bool used = false, functions = false, files = false, lines = false, inlines = false;
     };
     std::vector<Use> use(rec_.mappings.size());
     Use kernel;
@@ -119,6 +148,7 @@ class ProfileBuilder {
       u->functions |= resolved;
       u->files |= resolved && f.file != 0;
       u->lines |= resolved && f.line != 0;
+      u->inlines |= is_inlined(static_cast<uint32_t>(id));
     }
     // pprof takes the first mapping for the main binary (the "File:" line,
     // and where it looks first when symbolizing), so the best guess leads.
@@ -147,6 +177,7 @@ class ProfileBuilder {
       pm->set_has_functions(use[id].functions);
       pm->set_has_filenames(use[id].files);
       pm->set_has_line_numbers(use[id].lines);
+      pm->set_has_inline_frames(use[id].inlines);
       mapping_ids_[id] = pm->id();
     }
     if (kernel.used) {
@@ -180,27 +211,43 @@ class ProfileBuilder {
     return it->second;
   }
 
-  // One Location per frame id. Unresolved frames still get a Function named
-  // after where they lie, so -top shows "[libfoo.so+0x1a2b]" instead of a
-  // bare address; pprof keeps such a name unless it can symbolize better.
+  // One Location per frame id, and one per run of inlined frames with the
+  // frame they are inlined into: its Lines go innermost first, as pprof
+  // expects. Unresolved frames still get a Function named after where they
+  // lie, so -top shows "[libfoo.so+0x1a2b]" instead of a bare address; pprof
+  // keeps such a name unless it can symbolize better.
+  pb::Location* add_location(const rec::FrameInfo& f) {
+    pb::Location* loc = profile_.add_location();
+    loc->set_id(profile_.location_size());
+    loc->set_address(f.address);
+    if (f.kind == rec::FrameKind::kKernel) {
+      loc->set_mapping_id(kernel_mapping_id_);
+    } else if (f.mapping < mapping_ids_.size()) {
+      loc->set_mapping_id(mapping_ids_[f.mapping]);
+    }
+    return loc;
+  }
+
+  void add_line(pb::Location* loc, const rec::FrameInfo& f) {
+    bool resolved = frame_is_resolved(rec_, f);
+    pb::Line* line = loc->add_line();
+    line->set_function_id(function_id(frame_display_name(rec_, f), resolved ? f.file : 0));
+    if (resolved) line->set_line(f.line);
+  }
+
   void add_locations() {
     location_ids_.assign(rec_.frames.size(), 0);
     for (size_t id = 1; id < rec_.frames.size(); ++id) {
-      if (!frame_used_[id]) continue;
+      if (!frame_alone_[id]) continue;
       const rec::FrameInfo& f = rec_.frames[id];
-      pb::Location* loc = profile_.add_location();
-      loc->set_id(profile_.location_size());
-      loc->set_address(f.address);
-      if (f.kind == rec::FrameKind::kKernel) {
-        loc->set_mapping_id(kernel_mapping_id_);
-      } else if (f.mapping < mapping_ids_.size()) {
-        loc->set_mapping_id(mapping_ids_[f.mapping]);
-      }
-      bool resolved = frame_is_resolved(rec_, f);
-      pb::Line* line = loc->add_line();
-      line->set_function_id(function_id(frame_display_name(rec_, f), resolved ? f.file : 0));
-      if (resolved) line->set_line(f.line);
+      pb::Location* loc = add_location(f);
+      add_line(loc, f);
       location_ids_[id] = loc->id();
+    }
+    for (auto& [run, location_id] : inline_runs_) {
+      pb::Location* loc = add_location(rec_.frames[run.back()]);
+      for (uint32_t id : run) add_line(loc, rec_.frames[id]);
+      location_id = loc->id();
     }
     for (auto& [name, location_id] : used_placeholders_) {
       pb::Location* loc = profile_.add_location();
@@ -254,7 +301,14 @@ class ProfileBuilder {
         s->add_location_id(used_placeholders_.at(placeholder));
       } else {
         s->mutable_location_id()->Reserve(static_cast<int>(scratch_.size()));
-        for (uint32_t id : scratch_) s->add_location_id(location_ids_[id]);
+        for_each_location(scratch_, [&](size_t first, size_t count) {
+          if (count == 1) {
+            s->add_location_id(location_ids_[scratch_[first]]);
+          } else {
+            run_key_.assign(scratch_.begin() + first, scratch_.begin() + first + count);
+            s->add_location_id(inline_runs_.at(run_key_));
+          }
+        });
       }
       for (size_t i = 0; i < values; ++i) s->add_value(in.values[i]);
 
@@ -275,7 +329,10 @@ class ProfileBuilder {
   pb::Profile profile_;
   std::unordered_map<std::string, int64_t> strings_;
   std::vector<int64_t> rec_string_ids_;  // recording string id -> string_table index, -1 until used
-  std::vector<bool> frame_used_;
+  std::vector<bool> frame_used_;   // shown in some stack (mapping flags)
+  std::vector<bool> frame_alone_;  // shown as a Location of its own
+  std::map<std::vector<uint32_t>, uint64_t> inline_runs_;  // inlined frames + their caller -> location id
+  std::vector<uint32_t> run_key_;
   std::vector<uint64_t> mapping_ids_;   // recording mapping id -> pprof mapping id
   std::vector<uint64_t> location_ids_;  // recording frame id -> pprof location id
   uint64_t kernel_mapping_id_ = 0;

@@ -362,3 +362,74 @@ TEST(ViewerPprof, GoToolPprofReadsIt) {
 
 }  // namespace
 }  // namespace flare::viewer
+
+namespace flare::viewer {
+namespace {
+
+// [helper (inlined), work, main]: helper was inlined into work at 0x1100.
+// Next to it, `rec` recursing at one call site: two frames with the same
+// address that are not inlined, which must stay two locations' worth.
+struct InlinedRecording {
+  RecordingBuilder b;
+  InlinedRecording() {
+    uint32_t m = b.mapping(1, 0x1000, 0x9000, 0, "/bin/app", "abcd");
+    uint32_t helper = b.user_function("helper", m, 0x1100, "/src/helper.h", 7);
+    b.rec.frames[helper].flags |= rec::kFrameInlined;
+    uint32_t work = b.user_function("work", m, 0x1100, "/src/work.cc", 40);
+    uint32_t main_fn = b.user_function("main", m, 0x1500, "/src/main.cc", 3);
+    uint32_t recurse = b.user_function("recurse", m, 0x1300, "/src/main.cc", 9);
+    b.thread(1, 1, "app");
+    b.samples(1, b.stack({helper, work, main_fn}), 3);
+    b.samples(1, b.stack({recurse, recurse, main_fn}), 2);
+  }
+};
+
+TEST(ViewerPprof, InlinedFramesAreLinesOfOneLocation) {
+  InlinedRecording r;
+  pb::Profile p = convert(r.b.rec);
+  Index ix(p);
+  const pb::Location* inlined = nullptr;
+  for (const auto& l : p.location()) {
+    if (l.line_size() > 1) inlined = &l;
+  }
+  ASSERT_NE(inlined, nullptr);
+  EXPECT_EQ(p.location_size(), 3);  // helper+work, main, recurse
+  EXPECT_EQ(inlined->address(), 0x1100u);
+  ASSERT_EQ(inlined->line_size(), 2);
+  // Innermost first, each with its own position.
+  EXPECT_EQ(ix.str(ix.functions.at(inlined->line(0).function_id())->name()), "helper");
+  EXPECT_EQ(inlined->line(0).line(), 7);
+  EXPECT_EQ(ix.str(ix.functions.at(inlined->line(1).function_id())->name()), "work");
+  EXPECT_EQ(inlined->line(1).line(), 40);
+  ASSERT_EQ(p.mapping_size(), 1);
+  EXPECT_TRUE(p.mapping(0).has_inline_frames());
+  EXPECT_TRUE(p.mapping(0).has_functions());
+  EXPECT_TRUE(p.mapping(0).has_line_numbers());
+  for (const auto& s : p.sample()) {
+    EXPECT_EQ(s.location_id_size(), s.value(0) == 3 ? 2 : 3);  // recursion keeps both frames
+  }
+}
+
+TEST(ViewerPprof, GoToolPprofShowsInlinedFramesWithTheirLines) {
+  ASSERT_EQ(access("/usr/bin/go", X_OK), 0) << "go is required (apt-get install golang-go); this test never skips";
+  TempDir dir;
+  ASSERT_FALSE(dir.path.empty());
+  InlinedRecording r;
+  std::string file = dir.path + "/cpu.pb.gz";
+  {
+    std::ofstream out(file, std::ios::binary);
+    ASSERT_TRUE(write_pprof(r.b.rec, {}, out).is_ok());
+  }
+  std::string env = "HOME=" + dir.path + " GOCACHE=" + dir.path + "/gocache GOPATH=" + dir.path +
+                    "/gopath PPROF_TMPDIR=" + dir.path + " ";
+  int status = 0;
+  std::string traces = run(env + "/usr/bin/go tool pprof -traces -lines " + file + " 2>&1", status);
+  ASSERT_EQ(status, 0) << traces;
+  // pprof marks inlined frames "(inline)" and prints file:line per frame.
+  EXPECT_NE(traces.find("helper /src/helper.h:7 (inline)"), std::string::npos) << traces;
+  EXPECT_NE(traces.find("work /src/work.cc:40"), std::string::npos) << traces;
+  EXPECT_EQ(traces.find("work /src/work.cc:40 (inline)"), std::string::npos) << traces;
+}
+
+}  // namespace
+}  // namespace flare::viewer
