@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/elf_symbolizer.h"
+#include "agent/perf_map.h"
 #include "agent/proc_maps.h"
 #include "agent/symbol_file_cache.h"
 #include "common/status.h"
@@ -33,6 +34,9 @@ struct Mapping {
 struct UserFrame {
   const Mapping* mapping = nullptr;  // null: no mapping covers the address
   SourceSymbol symbol;
+  // Unresolved, but a later look may name it: the address was in no known
+  // mapping, or in code outside any ELF file (a JIT's perf map grows).
+  bool may_resolve_later = false;
 };
 
 struct ProcessSymbolizerOptions {
@@ -45,8 +49,9 @@ struct ProcessSymbolizerOptions {
   // this long: a mapping can appear after a first look (a read that raced
   // with exec or dlopen), but garbage addresses must not cause a /proc storm.
   uint64_t unknown_retry_interval_ns = 1'000'000'000;
-  // Test seams; default to read_proc_maps and CLOCK_MONOTONIC.
+  // Test seams; default to read_proc_maps, open_perf_map and CLOCK_MONOTONIC.
   std::function<Result<std::vector<MapEntry>>(uint32_t pid)> read_maps;
+  std::function<Result<std::unique_ptr<PerfMap>>(uint32_t pid)> open_perf_map;
   std::function<uint64_t()> now_ns;
 };
 
@@ -64,8 +69,16 @@ class ProcessSymbolizer {
   // `address` is already adjusted by the caller (the leaf pc, or a return
   // address minus one). Looks in the current mappings, re-reads the maps on a
   // miss (rate-limited), then falls back to retired mappings: a library that
-  // was sampled and then unmapped (dlclose) still symbolizes.
+  // was sampled and then unmapped (dlclose) still symbolizes. An address in
+  // no ELF file (JIT code in anonymous memory) is looked up in the process's
+  // perf map, which is re-read when it has grown.
   UserFrame resolve(uint64_t address);
+
+  // Changes whenever what resolve() knows has grown (a re-read of the maps,
+  // new perf map lines). Callers that cache unresolved results resolve them
+  // again when it changed. For a process with JIT code, polls its perf map
+  // (at most once per min_refresh_interval_ns): the JIT appends to it.
+  uint64_t symbols_version();
 
   // Re-reads /proc/PID/maps now. Mappings that disappeared become retired;
   // on error (e.g. the process exited) the known mappings stay as they were.
@@ -80,6 +93,8 @@ class ProcessSymbolizer {
     uint64_t unknown_mapping = 0;  // resolve() calls no mapping covered
     uint64_t unresolved = 0;       // resolve() calls with a mapping but no symbol
     uint64_t open_errors = 0;      // mapped files that could not be opened as ELF
+    uint64_t perf_maps_opened = 0; // JIT perf maps found (0 or 1)
+    uint64_t jit_resolved = 0;     // resolve() calls a perf map answered
   };
   Stats stats() const { return stats_; }
 
@@ -92,6 +107,9 @@ class ProcessSymbolizer {
   Slot* adopt(const MapEntry& entry);
   ElfSymbolizer* symbolizer_for(Slot& slot);
   ElfSymbolizer* open_file(const Slot& slot);
+  const std::string* jit_symbol(uint64_t address);
+  void try_open_perf_map();
+  void read_perf_map();
 
   uint32_t pid_;
   ProcessSymbolizerOptions options_;
@@ -101,6 +119,11 @@ class ProcessSymbolizer {
   std::unordered_set<uint64_t> unknown_addresses_;
   std::optional<uint64_t> last_refresh_ns_;
   bool process_gone_ = false;
+  std::unique_ptr<PerfMap> perf_map_;
+  std::optional<uint64_t> perf_map_retry_ns_;  // no map yet: when to look again
+  bool jit_seen_ = false;          // anonymous code, or a JIT lookup, was seen
+  uint64_t jit_version_ = 0;       // bumped when the perf map was opened or grew
+  uint64_t last_jit_poll_ns_ = 0;
   uint64_t next_serial_ = 1;
   Stats stats_;
 };

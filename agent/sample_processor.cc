@@ -48,34 +48,50 @@ uint32_t SampleProcessor::mapping_id(uint32_t pid, const Mapping& mapping) {
   return it->second;
 }
 
-uint32_t SampleProcessor::user_frame(uint32_t pid, uint64_t address) {
+void SampleProcessor::append_user_frames(uint32_t pid, uint64_t address) {
   ProcessSymbolizer& symbolizer = process_symbolizer(pid);
   auto [it, inserted] = frame_ids_.try_emplace(FrameKey{pid, address});
-  if (!inserted) {
-    const CachedFrame& cached = it->second;
-    if (!cached.unknown_at_refresh || *cached.unknown_at_refresh == symbolizer.stats().refreshes) return cached.id;
+  CachedFrame& cached = it->second;
+  if (inserted || (cached.retry_at_version && *cached.retry_at_version != symbolizer.symbols_version())) {
+    resolve_user_frame(pid, address, inserted, cached);
   }
+  stack_scratch_.insert(stack_scratch_.end(), cached.inlined_ids.begin(), cached.inlined_ids.end());
+  stack_scratch_.push_back(cached.id);
+}
+
+void SampleProcessor::resolve_user_frame(uint32_t pid, uint64_t address, bool first_time, CachedFrame& cached) {
+  ProcessSymbolizer& symbolizer = process_symbolizer(pid);
   UserFrame resolved = symbolizer.resolve(address);
   rec::FrameInfo frame;
   frame.address = address;
   frame.kind = rec::FrameKind::kUser;
-  it->second.unknown_at_refresh.reset();
+  cached.retry_at_version.reset();
+  cached.inlined_ids.clear();
   if (resolved.mapping) {
     frame.mapping = mapping_id(pid, *resolved.mapping);
-  } else {
-    if (inserted) ++stats_.frames_unknown_mapping;
-    it->second.unknown_at_refresh = symbolizer.stats().refreshes;
+  } else if (first_time) {
+    ++stats_.frames_unknown_mapping;
   }
+  if (resolved.may_resolve_later) cached.retry_at_version = symbolizer.symbols_version();
   if (resolved.symbol.resolved) {
+    // Inlined functions are frames of their own, at the same address, so
+    // every view shows them; the flag lets pprof fold them into one Location.
+    for (const InlinedFrame& inlined : resolved.symbol.inlined) {
+      rec::FrameInfo f = frame;
+      f.flags = rec::kFrameResolved | rec::kFrameInlined;
+      f.function = writer_.intern_string(inlined.function);
+      f.file = writer_.intern_string(inlined.file);
+      f.line = inlined.line;
+      cached.inlined_ids.push_back(writer_.add_frame(f));
+    }
     frame.flags |= rec::kFrameResolved;
     frame.function = writer_.intern_string(resolved.symbol.function);
     frame.file = writer_.intern_string(resolved.symbol.file);
     frame.line = resolved.symbol.line;
-  } else if (inserted) {
+  } else if (first_time) {
     ++stats_.frames_unresolved;
   }
-  it->second.id = writer_.add_frame(frame);
-  return it->second.id;
+  cached.id = writer_.add_frame(frame);
 }
 
 uint32_t SampleProcessor::kernel_frame(uint64_t address) {
@@ -146,7 +162,7 @@ uint32_t SampleProcessor::intern_stack(uint32_t pid, const __u64* kernel_ips, in
     size_t n = static_cast<size_t>(user_bytes) / sizeof(uint64_t);
     for (size_t i = 0; i < n && i < FLARE_MAX_USER_FRAMES; ++i) {
       uint64_t ip = user_ips[i];
-      stack_scratch_.push_back(user_frame(pid, i == 0 ? ip : ip - 1));
+      append_user_frames(pid, i == 0 ? ip : ip - 1);
     }
     if (n >= FLARE_MAX_USER_FRAMES) {
       ++stats_.user_stacks_truncated;

@@ -58,7 +58,11 @@ class SampleProcessor {
   ProcessSymbolizer::Stats symbolizer_stats() const;
 
  private:
-  uint32_t user_frame(uint32_t pid, uint64_t address);
+  // Appends the frames of one user address to stack_scratch_: its inlined
+  // functions (innermost first), then the function they are inlined into.
+  void append_user_frames(uint32_t pid, uint64_t address);
+  struct CachedFrame;
+  void resolve_user_frame(uint32_t pid, uint64_t address, bool first_time, CachedFrame& cached);
   uint32_t kernel_frame(uint64_t address);
   uint32_t truncated_frame();
   uint32_t placeholder_frame(std::string_view name);
@@ -85,10 +89,13 @@ class SampleProcessor {
   };
   struct CachedFrame {
     uint32_t id = 0;
-    // For a user frame no mapping covered: the process's refresh count then.
-    // After another re-read of its maps the frame is resolved again, so a
-    // read that raced with exec or dlopen does not leave it unknown.
-    std::optional<uint64_t> unknown_at_refresh;
+    std::vector<uint32_t> inlined_ids;  // innermost first; stacked before `id`
+    // For a user frame that may be named later (no mapping covered it, or
+    // JIT code not in the perf map yet): the process's symbols_version()
+    // then. When that changes the frame is resolved again, so a maps read
+    // that raced with exec or dlopen, or a perf map line written after the
+    // first look, does not leave it unresolved.
+    std::optional<uint64_t> retry_at_version;
   };
   std::unordered_map<FrameKey, CachedFrame, FrameKeyHash> frame_ids_;  // pid 0: kernel
   std::unordered_map<const Mapping*, uint32_t> mapping_ids_;

@@ -225,6 +225,10 @@ struct ScriptedProcess {
       return maps;
     };
     o.now_ns = [this] { return now; };
+    // Scripted processes have no JIT unless a test gives them one.
+    o.open_perf_map = [](uint32_t) -> Result<std::unique_ptr<PerfMap>> {
+      return Status(ErrorCode::kNotFound, "no perf map");
+    };
     return o;
   }
 };
