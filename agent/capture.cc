@@ -183,7 +183,9 @@ class Capture {
     writer_options.chunk_duration_ns = options_.chunk_duration_ns;
     const rec::FileHeader header = make_header(options_, pids_);
     FLARE_ASSIGN_OR_RETURN(writer_, rec::RecordingWriter::create(summary_.output_path, header, writer_options));
-    processor_.emplace(*writer_, std::move(kernel_symbols), std::make_shared<SymbolFileCache>());
+    SymbolizerOptions symbolizer_options;
+    symbolizer_options.debug_dirs = options_.debug_dirs;
+    processor_.emplace(*writer_, std::move(kernel_symbols), std::make_shared<SymbolFileCache>(symbolizer_options));
     offcpu_processor_.emplace(*writer_, *processor_, header.clock_monotonic_ns);
 
     if (sampler_) {

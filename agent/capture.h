@@ -26,6 +26,8 @@ struct CaptureOptions {
   uint64_t flush_interval_ns = 1'000'000'000;  // data older than this is on disk
   uint64_t chunk_duration_ns = 60'000'000'000;
   bool verbose = false;
+  // Searched for separate debug info before the standard places.
+  std::vector<std::string> debug_dirs;
 };
 
 struct CaptureSummary {

@@ -94,6 +94,7 @@ struct RecordArgs {
   bool offcpu = false;
   std::string offcpu_min = "100us";
   uint32_t offcpu_max_rate = 10000;
+  std::vector<std::string> debug_dirs;
 };
 
 int run_record(const RecordArgs& args) {
@@ -125,6 +126,15 @@ int run_record(const RecordArgs& args) {
   options.ring_buffer_bytes = args.ring_kib * 1024u;
   options.output_path = args.output;
   options.verbose = args.verbose;
+  for (const std::string& dir : args.debug_dirs) {
+    // elfutils takes its search path as one ':'-separated string and only
+    // resolves absolute directories reliably.
+    if (dir.empty() || dir.front() != '/' || dir.find(':') != std::string::npos) {
+      return report_error(Status(ErrorCode::kInvalidArgument,
+                                 "--debug-dir needs an absolute directory without ':' (got '" + dir + "')"));
+    }
+  }
+  options.debug_dirs = args.debug_dirs;
 
   install_stop_handlers();
   auto summary = agent::run_capture(options, g_stop);
@@ -183,6 +193,10 @@ CommandRunner add_record_command(CLI::App& app) {
   app.add_option("--chunk", args->chunk, "Start a new self-contained chunk this often")
       ->capture_default_str()
       ->type_name("DUR");
+  app.add_option("--debug-dir", args->debug_dirs,
+                 "Also look for separate debug info here (by build-id under DIR/.build-id/, and by "
+                 ".gnu_debuglink name); repeatable")
+      ->type_name("DIR");
   app.add_flag("-v,--verbose", args->verbose, "Print libbpf diagnostics");
   app.add_option("command", args->command, "Command to spawn and record (after --)")->type_name("CMD ARGS");
   app.positionals_at_end(true);
