@@ -34,6 +34,10 @@ inline const char* const kOffCpuChains = OFFCPU_CHAINS_BIN;
 inline const char* const kGo = GO_BIN;
 inline const char* const kBpftool = BPFTOOL_BIN;
 inline const char* const kSetpriv = SETPRIV_BIN;
+inline const char* const kSymbolTarget = SYMBOL_TARGET_BIN;
+inline const char* const kNode = NODE_BIN;
+inline const char* const kObjcopy = OBJCOPY_BIN;
+inline const char* const kUnshare = UNSHARE_BIN;
 
 // The known chains of tests/workloads, root (thread entry) first.
 inline const std::vector<std::string> kChainA = {"thread_a_entry", "a_level1", "a_level2", "a_level3",
