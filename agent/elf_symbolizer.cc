@@ -14,6 +14,7 @@
 #include <cstring>
 #include <optional>
 
+#include "agent/dwarf_scope_index.h"
 #include "agent/symbol_index.h"
 
 namespace flare::agent {
@@ -83,7 +84,8 @@ void call_site(Dwarf_Die* cudie, Dwarf_Die* inlined, std::string& file, uint32_t
 // Fills file:line and the inlined chain from DWARF, when the file (or its
 // separate debug file) has it. `symbol.function` is only filled from DWARF
 // when the symbol tables had nothing.
-void add_dwarf_info(Dwfl_Module* module, Dwarf_Addr address, SourceSymbol& symbol) {
+void add_dwarf_info(Dwfl_Module* module, Dwarf_Addr address, DwarfScopeIndex& index,
+                    std::vector<Dwarf_Die>& scopes, SourceSymbol& symbol) {
   Dwarf_Addr cu_bias = 0;
   Dwarf_Die* cudie = dwfl_module_addrdie(module, address, &cu_bias);
   if (cudie == nullptr) return;
@@ -100,19 +102,17 @@ void add_dwarf_info(Dwfl_Module* module, Dwarf_Addr address, SourceSymbol& symbo
   // Scopes come innermost first. The line table describes the innermost
   // inlined code; each inlined_subroutine's call site is the position in the
   // scope around it, up to the real (out-of-line) function.
-  Dwarf_Die* scopes = nullptr;
-  int nscopes = dwarf_getscopes(cudie, address - cu_bias, &scopes);
-  for (int i = 0; i < nscopes; ++i) {
-    int tag = dwarf_tag(&scopes[i]);
+  index.find(cudie, address - cu_bias, scopes);
+  for (Dwarf_Die& scope : scopes) {
+    int tag = dwarf_tag(&scope);
     if (tag == DW_TAG_inlined_subroutine) {
-      symbol.inlined.push_back(InlinedFrame{die_function_name(&scopes[i]), file, line});
-      call_site(cudie, &scopes[i], file, line);
+      symbol.inlined.push_back(InlinedFrame{die_function_name(&scope), file, line});
+      call_site(cudie, &scope, file, line);
     } else if (tag == DW_TAG_subprogram) {
-      if (symbol.function.empty()) symbol.function = die_function_name(&scopes[i]);
+      if (symbol.function.empty()) symbol.function = die_function_name(&scope);
       break;
     }
   }
-  std::free(scopes);
   symbol.file = std::move(file);
   symbol.line = line;
 }
@@ -166,6 +166,8 @@ struct ElfSymbolizer::Session {
   uint64_t bias = 0;  // module address = ELF vaddr + bias
   bool source_lines = true;
   std::optional<SymbolIndex> symbols;  // built at the first lookup
+  DwarfScopeIndex scopes;              // grows per compilation unit looked up
+  std::vector<Dwarf_Die> scope_scratch;
 
   ~Session() {
     if (dwfl != nullptr) dwfl_end(dwfl);  // closes the file descriptor
@@ -285,7 +287,7 @@ SourceSymbol ElfSymbolizer::lookup(uint64_t elf_vaddr) {
   GElf_Addr address = elf_vaddr + s.bias;
   if (!s.symbols) s.symbols = index_symbols(s.module);
   if (const char* name = s.symbols->find(address)) symbol.function = demangle(name);
-  if (s.source_lines) add_dwarf_info(s.module, address, symbol);
+  if (s.source_lines) add_dwarf_info(s.module, address, s.scopes, s.scope_scratch, symbol);
   symbol.resolved = !symbol.function.empty();
   if (!symbol.resolved) {
     // A position without a function is not a symbol we can stand behind.

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,27 @@ __attribute__((always_inline)) inline uintptr_t inlined_helper(int x) {
 extern "C" __attribute__((noinline)) int flare_elf_test_outer(int x) {
   g_call_line = __LINE__; g_inlined_pc = flare_test_ns::inlined_helper(x);
   return x + 1;
+}
+
+// Two levels: outer2 -> middle (inlined) -> inner (inlined into middle).
+uintptr_t g_nested_pc = 0;
+int g_inner_line = 0, g_middle_call_line = 0, g_outer2_call_line = 0;
+namespace flare_test_ns {
+__attribute__((always_inline)) inline uintptr_t inner_helper(int x) {
+  uintptr_t pc;
+  g_inner_line = __LINE__; asm volatile("1: lea 1b(%%rip), %0" : "=r"(pc));
+  g_sink = x;
+  return pc;
+}
+__attribute__((always_inline)) inline uintptr_t middle_helper(int x) {
+  g_middle_call_line = __LINE__; uintptr_t pc = inner_helper(x + 1);
+  g_sink = x;
+  return pc;
+}
+}  // namespace flare_test_ns
+extern "C" __attribute__((noinline)) int flare_elf_test_outer2(int x) {
+  g_outer2_call_line = __LINE__; g_nested_pc = flare_test_ns::middle_helper(x);
+  return x + 2;
 }
 #endif
 
@@ -229,6 +251,91 @@ TEST(ElfSymbolizer, InlinedFramesInnermostFirst) {
 }
 #endif
 
+#if defined(__x86_64__)
+TEST(ElfSymbolizer, NestedInlinedFramesEachWithTheirCallSite) {
+  g_sink = flare_elf_test_outer2(1);
+  ASSERT_NE(g_nested_pc, 0u);
+  auto elf = open_self();
+  ASSERT_NE(elf, nullptr);
+  for (int round = 0; round < 2; ++round) {  // the second answer comes from the result cache
+    SourceSymbol symbol = elf->symbolize(vaddr_of(reinterpret_cast<const void*>(g_nested_pc)));
+    EXPECT_EQ(symbol.function, "flare_elf_test_outer2");
+    EXPECT_EQ(symbol.line, static_cast<uint32_t>(g_outer2_call_line));
+    ASSERT_EQ(symbol.inlined.size(), 2u);
+    EXPECT_EQ(symbol.inlined[0].function, "flare_test_ns::inner_helper(int)");
+    EXPECT_EQ(symbol.inlined[0].line, static_cast<uint32_t>(g_inner_line));
+    EXPECT_EQ(symbol.inlined[1].function, "flare_test_ns::middle_helper(int)");
+    EXPECT_EQ(symbol.inlined[1].line, static_cast<uint32_t>(g_middle_call_line));
+  }
+  // Another address of the same unit, after the index exists: no inlines.
+  SourceSymbol leaf = elf->symbolize(vaddr_of(reinterpret_cast<const void*>(&flare_elf_test_leaf)));
+  EXPECT_EQ(leaf.function, "flare_elf_test_leaf");
+  EXPECT_TRUE(leaf.inlined.empty());
+}
+#endif
+
+// binutils' addr2line -i is the external truth for inline chains: for
+// random code addresses of this binary (C++ with deep std:: inlining), the
+// lines of every frame, innermost first, must be the ones it prints.
+TEST(ElfSymbolizer, InlineChainsAgreeWithAddr2line) {
+  auto elf = open_self();
+  ASSERT_NE(elf, nullptr);
+  MainProgram self = main_program();
+  std::vector<uint64_t> addresses;
+  uint64_t seed = 12345;
+  for (const ElfW(Phdr)& load : self.loads) {
+    if ((load.p_flags & PF_X) == 0) continue;
+    for (int i = 0; i < 400; ++i) {
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      addresses.push_back(load.p_vaddr + (seed >> 16) % load.p_filesz);
+    }
+  }
+  ASSERT_FALSE(addresses.empty());
+  TempDir dir;
+  std::string list = dir.path() + "/addresses";
+  FILE* f = std::fopen(list.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  for (uint64_t a : addresses) std::fprintf(f, "0x%llx\n", static_cast<unsigned long long>(a));
+  std::fclose(f);
+  std::string command = "/usr/bin/addr2line -a -i -e '" + exe_path() + "' @" + list;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::map<uint64_t, std::vector<uint32_t>> truth;
+  uint64_t current = 0;
+  char buf[8192];
+  while (std::fgets(buf, sizeof(buf), pipe) != nullptr) {
+    std::string line(buf);
+    if (line.rfind("0x", 0) == 0) {
+      current = std::strtoull(line.c_str(), nullptr, 16);
+      truth[current];
+      continue;
+    }
+    size_t colon = line.rfind(':');
+    truth[current].push_back(colon == std::string::npos ? 0 : static_cast<uint32_t>(std::atoi(line.c_str() + colon + 1)));
+  }
+  ASSERT_EQ(::pclose(pipe), 0) << command;
+
+  size_t compared = 0, agreed = 0, nested = 0;
+  std::string mismatches;
+  for (uint64_t a : addresses) {
+    SourceSymbol symbol = elf->symbolize(a);
+    if (!symbol.resolved) continue;
+    std::vector<uint32_t> ours;
+    for (const InlinedFrame& in : symbol.inlined) ours.push_back(in.line);
+    ours.push_back(symbol.line);
+    ++compared;
+    nested += symbol.inlined.size() >= 2;
+    if (ours == truth[a]) {
+      ++agreed;
+    } else if (mismatches.size() < 2000) {
+      mismatches += std::to_string(a) + " " + symbol.function + "\n";
+    }
+  }
+  ASSERT_GT(compared, addresses.size() / 2);
+  EXPECT_GT(nested, 10u) << "the sample should include nested inline chains";
+  EXPECT_GE(agreed * 100, compared * 99) << agreed << " of " << compared << " agree\n" << mismatches;
+}
+
 TEST(ElfSymbolizer, KeepsWorkingAfterTheFileIsDeleted) {
   TempDir dir;
   std::string copy = dir.path() + "/copy-of-test";
@@ -244,7 +351,6 @@ TEST(ElfSymbolizer, KeepsWorkingAfterTheFileIsDeleted) {
 }
 
 TEST(ElfSymbolizer, FindsSeparateDebugInfoByBuildIdInExtraDirs) {
-  if (::access("/usr/bin/objcopy", X_OK) != 0) GTEST_SKIP() << "objcopy (binutils) not installed";
   TempDir dir;
   std::string stripped = dir.path() + "/stripped";
   std::string command = "/usr/bin/objcopy --strip-debug '" + exe_path() + "' '" + stripped + "'";
@@ -272,6 +378,35 @@ TEST(ElfSymbolizer, FindsSeparateDebugInfoByBuildIdInExtraDirs) {
   EXPECT_EQ(with.function, "flare_elf_test_leaf");
   EXPECT_TRUE(ends_with(with.file, "symbolizer_elf_test.cc")) << with.file;
   EXPECT_TRUE(is_leaf_entry_line(with.line)) << with.line;
+}
+
+TEST(ElfSymbolizer, FindsSeparateDebugInfoByDebuglinkNextToTheFile) {
+  TempDir dir;
+  std::string debug = dir.path() + "/test.debug";
+  std::string stripped = dir.path() + "/test";
+  std::string keep = "/usr/bin/objcopy --only-keep-debug '" + exe_path() + "' '" + debug + "'";
+  ASSERT_EQ(std::system(keep.c_str()), 0) << keep;
+  std::string strip = "/usr/bin/objcopy --strip-all --add-gnu-debuglink='" + debug + "' '" + exe_path() + "' '" +
+                      stripped + "'";
+  ASSERT_EQ(std::system(strip.c_str()), 0) << strip;
+  auto opened = ElfSymbolizer::open(stripped, "/app/test");
+  ASSERT_TRUE(opened.is_ok()) << opened.status().message();
+  SourceSymbol symbol = (*opened)->symbolize(vaddr_of(reinterpret_cast<const void*>(&flare_elf_test_leaf)));
+  EXPECT_EQ(symbol.function, "flare_elf_test_leaf");
+  EXPECT_TRUE(ends_with(symbol.file, "symbolizer_elf_test.cc")) << symbol.file;
+  EXPECT_TRUE(is_leaf_entry_line(symbol.line)) << symbol.line;
+}
+
+TEST(ElfSymbolizer, FullyStrippedFileKeepsItsBuildIdAndResolvesNothing) {
+  TempDir dir;
+  std::string stripped = dir.path() + "/test";
+  std::string strip = "/usr/bin/objcopy --strip-all '" + exe_path() + "' '" + stripped + "'";
+  ASSERT_EQ(std::system(strip.c_str()), 0) << strip;
+  auto opened = ElfSymbolizer::open(stripped, "/app/test");
+  ASSERT_TRUE(opened.is_ok()) << opened.status().message();
+  EXPECT_EQ((*opened)->build_id(), main_program().build_id);
+  SourceSymbol symbol = (*opened)->symbolize(vaddr_of(reinterpret_cast<const void*>(&flare_elf_test_leaf)));
+  EXPECT_FALSE(symbol.resolved) << symbol.function;  // a wrong neighbour's name would be worse
 }
 
 TEST(ElfSymbolizer, LibcFromTheSystem) {
