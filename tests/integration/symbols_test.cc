@@ -240,6 +240,12 @@ TEST_F(SymbolsTest, DebugInfoFoundByBuildIdOnlyUnderDebugDir) {
   }
   EXPECT_EQ(named, 0u);
   EXPECT_GE(static_cast<double>(module_offset), kMinInlinedFraction * static_cast<double>(total));
+  // ... and info counts them: every such sample has an unresolved user frame.
+  auto info = info_json(bare);
+  ASSERT_TRUE(info);
+  const google::protobuf::Value* with_unresolved = json_get(*info, "unresolved.samples_with_unresolved_user_frame");
+  ASSERT_NE(with_unresolved, nullptr);
+  EXPECT_GE(with_unresolved->number_value(), static_cast<double>(module_offset));
   RunResult raw = run({kGo, "tool", "pprof", "-raw", to_pprof(bare).string()}, 60s);
   ASSERT_TRUE(raw.status.ok()) << raw.err;
   EXPECT_NE(raw.out.find(build_id), std::string::npos) << "the mapping lost its build-id:\n" << raw.out;
