@@ -196,6 +196,12 @@ TEST_F(SymbolsTest, InlinedFunctionIsAnInlineFrameWithItsLine) {
                                     {"main", "symbol_target_outer", "symbol_target_inlined"});
   EXPECT_GE(static_cast<double>(c.with_chain), kMinInlinedFraction * static_cast<double>(c.samples))
       << c.with_chain << " of " << c.samples;
+
+  // top too: the inlined function is where the time is spent.
+  Argv top_args = {"top", rec.string(), "-n", "1"};
+  RunResult top = flare(top_args);
+  ASSERT_TRUE(top.status.ok()) << describe(top_args, top);
+  EXPECT_NE(top.out.find("symbol_target_inlined"), std::string::npos) << top.out;
 }
 
 TEST_F(SymbolsTest, StrippedBinaryWithDebuglinkGetsNamesAndLines) {
@@ -328,19 +334,39 @@ TEST_F(SymbolsTest, BinaryAndLibraryDeletedMidCaptureAreFullySymbolized) {
   EXPECT_EQ(unresolved, 0u) << "samples with unsymbolized frames in the deleted files";
 }
 
+// A JS program whose main thread spends nearly all its time in flareHotLoop.
+std::string hot_js(int seconds) {
+  return "function flareHotLoop(n) {\n"
+         "  let s = 0;\n"
+         "  for (let i = 0; i < n; i++) s = (s * 31 + i) | 0;\n"
+         "  return s;\n"
+         "}\n"
+         "const end = Date.now() + " +
+         std::to_string(seconds * 1000) +
+         ";\n"
+         "let x = 0;\n"
+         "while (Date.now() < end) x ^= flareHotLoop(1000000);\n"
+         "console.log('result ' + x);\n";
+}
+
+// Samples of node's main thread, and those whose leaf is flareHotLoop: V8
+// names its code "JS:*flareHotLoop <file>:1:..." (optimized) or "JS:~...".
+std::pair<uint64_t, uint64_t> hot_loop_samples(const std::vector<FoldedStack>& stacks) {
+  uint64_t main_samples = 0, in_hot = 0;
+  for (const FoldedStack& s : stacks) {
+    if (s.thread != "node") continue;
+    main_samples += s.count;
+    std::vector<std::string> user = user_frames(s);
+    if (!user.empty() && user.back().find("flareHotLoop") != std::string::npos) in_hot += s.count;
+  }
+  return {main_samples, in_hot};
+}
+
 TEST_F(SymbolsTest, NodeJitFunctionIsNamedFromItsPerfMap) {
   fs::path script = path("hot.js");
   {
     std::ofstream js(script);
-    js << "function flareHotLoop(n) {\n"
-          "  let s = 0;\n"
-          "  for (let i = 0; i < n; i++) s = (s * 31 + i) | 0;\n"
-          "  return s;\n"
-          "}\n"
-          "const end = Date.now() + 3000;\n"
-          "let x = 0;\n"
-          "while (Date.now() < end) x ^= flareHotLoop(1000000);\n"
-          "console.log('result ' + x);\n";
+    js << hot_js(3);
   }
   std::string out;
   fs::path rec = record_command({kNode, "--perf-basic-prof", script.string()}, {}, &out);
@@ -354,15 +380,40 @@ TEST_F(SymbolsTest, NodeJitFunctionIsNamedFromItsPerfMap) {
     }
   }
 
-  // The main thread spends nearly all its time in flareHotLoop; V8 names
-  // its code "JS:*flareHotLoop <file>:1:..." (optimized) or "JS:~..." .
-  uint64_t main_samples = 0, in_hot = 0;
-  for (const FoldedStack& s : folded(rec)) {
-    if (s.thread != "node") continue;
-    main_samples += s.count;
-    std::vector<std::string> user = user_frames(s);
-    if (!user.empty() && user.back().find("flareHotLoop") != std::string::npos) in_hot += s.count;
+  auto [main_samples, in_hot] = hot_loop_samples(folded(rec));
+  ASSERT_GT(main_samples, 100u);
+  EXPECT_GE(static_cast<double>(in_hot), 0.5 * static_cast<double>(main_samples))
+      << in_hot << " of " << main_samples << " main-thread samples have flareHotLoop as their leaf";
+}
+
+TEST_F(SymbolsTest, NodeInAContainerIsNamedFromThePerfMapUnderItsRoot) {
+  // node runs as PID 1 of its own PID namespace, with a /tmp of its own: its
+  // /tmp/perf-1.map exists only under /proc/PID/root, named with the PID it
+  // has inside, not the one flare attaches to.
+  std::string inner = "mount -t tmpfs tmpfs /tmp && exec '" + std::string(kNode) + "' --perf-basic-prof -e \"" +
+                      hot_js(6) + "\"";
+  Child container = Child::spawn({kUnshare, "--mount", "--propagation", "private", "--pid", "--kill-child",
+                                  "--mount-proc", "/bin/sh", "-c", inner});
+  // The namespace's PID 1 is unshare's child; wait until it is node.
+  pid_t node = 0;
+  for (int i = 0; i < 500 && node == 0; ++i) {
+    std::string children = read_text("/proc/" + std::to_string(container.pid()) + "/task/" +
+                                      std::to_string(container.pid()) + "/children");
+    pid_t child = static_cast<pid_t>(std::atoi(children.c_str()));
+    if (child > 0 && read_text("/proc/" + std::to_string(child) + "/comm") == "node\n") node = child;
+    if (node == 0) std::this_thread::sleep_for(10ms);
   }
+  ASSERT_NE(node, 0) << "node did not start in its namespace: " << container.err_so_far();
+  std::string status = read_text("/proc/" + std::to_string(node) + "/status");
+  ASSERT_NE(status.find("NSpid:\t" + std::to_string(node) + "\t1\n"), std::string::npos) << status;
+
+  fs::path rec = path("cap.flare");
+  Argv args = {"record", "-p", std::to_string(node), "-d", "3s", "-o", rec.string()};
+  RunResult r = flare(args, 60s);
+  ASSERT_TRUE(r.status.ok()) << describe(args, r);
+  EXPECT_FALSE(fs::exists("/tmp/perf-1.map")) << "the map must only exist inside the container";
+
+  auto [main_samples, in_hot] = hot_loop_samples(folded(rec));
   ASSERT_GT(main_samples, 100u);
   EXPECT_GE(static_cast<double>(in_hot), 0.5 * static_cast<double>(main_samples))
       << in_hot << " of " << main_samples << " main-thread samples have flareHotLoop as their leaf";
