@@ -62,6 +62,16 @@ void SampleProcessor::append_user_frames(uint32_t pid, uint64_t address) {
 void SampleProcessor::resolve_user_frame(uint32_t pid, uint64_t address, bool first_time, CachedFrame& cached) {
   ProcessSymbolizer& symbolizer = process_symbolizer(pid);
   UserFrame resolved = symbolizer.resolve(address);
+  if (!first_time && !resolved.symbol.resolved && resolved.mapping == cached.mapping) {
+    // Still nothing new to say: keep the frame already written.
+    if (resolved.may_resolve_later) {
+      cached.retry_at_version = symbolizer.symbols_version();
+    } else {
+      cached.retry_at_version.reset();
+    }
+    return;
+  }
+  cached.mapping = resolved.mapping;
   rec::FrameInfo frame;
   frame.address = address;
   frame.kind = rec::FrameKind::kUser;

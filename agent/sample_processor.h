@@ -96,6 +96,7 @@ class SampleProcessor {
     // that raced with exec or dlopen, or a perf map line written after the
     // first look, does not leave it unresolved.
     std::optional<uint64_t> retry_at_version;
+    const Mapping* mapping = nullptr;  // as last resolved
   };
   std::unordered_map<FrameKey, CachedFrame, FrameKeyHash> frame_ids_;  // pid 0: kernel
   std::unordered_map<const Mapping*, uint32_t> mapping_ids_;
