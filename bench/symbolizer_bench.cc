@@ -217,16 +217,12 @@ void BM_BigBinarySymbolizeCold(benchmark::State& state) {
     return;
   }
   (void)(*sym)->symbolize(addrs[0] ^ 1);  // builds the index: not part of a lookup
-  size_t i = 1, resolved = 0;
-  for (auto _ : state) {
-    if (i == addrs.size()) {
-      state.SkipWithError("ran out of fresh addresses");
-      return;
-    }
-    resolved += (*sym)->symbolize(addrs[i++]).resolved ? 1 : 0;
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(i - 1));
-  state.counters["resolved_pct"] = 100.0 * static_cast<double>(resolved) / static_cast<double>(i - 1);
+  // The result cache keeps at most 8192 addresses, so when the 2^20 run out
+  // and repeat, they are long gone from it: still cold.
+  size_t i = 0, resolved = 0;
+  for (auto _ : state) resolved += (*sym)->symbolize(addrs[1 + i++ % (addrs.size() - 1)]).resolved ? 1 : 0;
+  state.SetItemsProcessed(static_cast<int64_t>(i));
+  state.counters["resolved_pct"] = i ? 100.0 * static_cast<double>(resolved) / static_cast<double>(i) : 0;
 }
 BENCHMARK(BM_BigBinarySymbolizeCold);
 
