@@ -10,6 +10,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "agent/elf_build_id.h"
 #include "agent/open_in_root.h"
 
 namespace flare::agent {
@@ -279,13 +280,22 @@ ElfSymbolizer* ProcessSymbolizer::open_file(const Slot& slot) {
     ++stats_.open_errors;
     return nullptr;
   }
+  // The same build already open under another identity: share it (the
+  // index is the expensive part), and keep this file open as its key.
+  struct stat st;
+  std::string build =
+      ::fstat(fd, &st) == 0 ? SymbolFileCache::build_key(read_elf_build_id(fd), static_cast<uint64_t>(st.st_size)) : "";
+  if (ElfSymbolizer* same_build = options_.files->find_build(build)) {
+    options_.files->alias(id, same_build, UniqueFd(fd));
+    return same_build;
+  }
   Result<std::unique_ptr<ElfSymbolizer>> opened =
       ElfSymbolizer::open_fd(fd, root_path, entry.path, options_.files->options());
   if (!opened.is_ok()) {
     ++stats_.open_errors;
     return nullptr;
   }
-  return options_.files->insert(id, std::move(opened).value());
+  return options_.files->insert(id, std::move(opened).value(), build);
 }
 
 }  // namespace flare::agent

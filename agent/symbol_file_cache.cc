@@ -3,12 +3,30 @@
 namespace flare::agent {
 
 ElfSymbolizer* SymbolFileCache::find(const FileId& id) const {
-  auto it = files_.find(id);
-  return it == files_.end() ? nullptr : it->second.get();
+  if (auto it = files_.find(id); it != files_.end()) return it->second.get();
+  if (auto it = aliases_.find(id); it != aliases_.end()) return it->second.shared;
+  return nullptr;
 }
 
-ElfSymbolizer* SymbolFileCache::insert(const FileId& id, std::unique_ptr<ElfSymbolizer> symbolizer) {
-  return files_.try_emplace(id, std::move(symbolizer)).first->second.get();
+ElfSymbolizer* SymbolFileCache::insert(const FileId& id, std::unique_ptr<ElfSymbolizer> symbolizer,
+                                       const std::string& build) {
+  ElfSymbolizer* cached = files_.try_emplace(id, std::move(symbolizer)).first->second.get();
+  if (!build.empty()) by_build_.try_emplace(build, cached);
+  return cached;
+}
+
+std::string SymbolFileCache::build_key(const std::string& build_id, uint64_t file_size) {
+  return build_id.empty() ? std::string() : build_id + "/" + std::to_string(file_size);
+}
+
+ElfSymbolizer* SymbolFileCache::find_build(const std::string& build) const {
+  if (build.empty()) return nullptr;
+  auto it = by_build_.find(build);
+  return it == by_build_.end() ? nullptr : it->second;
+}
+
+void SymbolFileCache::alias(const FileId& id, ElfSymbolizer* shared, UniqueFd file) {
+  aliases_.try_emplace(id, Alias{shared, std::move(file)});
 }
 
 }  // namespace flare::agent

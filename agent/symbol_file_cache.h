@@ -1,12 +1,16 @@
 // Opened ELF files shared by every ProcessSymbolizer of a capture, so a
-// library mapped by many targets (libc) is opened, indexed and cached once.
+// library mapped by many targets (libc) is opened, indexed and cached once;
+// also when it is the same build in different files (containers of one
+// image, each with its own copy or overlay mount): by build-id.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 
 #include "agent/elf_symbolizer.h"
+#include "agent/unique_fd.h"
 
 namespace flare::agent {
 
@@ -31,9 +35,22 @@ class SymbolFileCache {
   // through (mount namespace, lifetime), so callers remember their own.
   ElfSymbolizer* find(const FileId& id) const;
   // Takes ownership; returns the cached symbolizer (the existing one if the
-  // file was inserted meanwhile).
-  ElfSymbolizer* insert(const FileId& id, std::unique_ptr<ElfSymbolizer> symbolizer);
-  size_t size() const { return files_.size(); }
+  // file was inserted meanwhile). `build` (see build_key) lets other files
+  // of the same build share it; "" for none.
+  ElfSymbolizer* insert(const FileId& id, std::unique_ptr<ElfSymbolizer> symbolizer, const std::string& build = "");
+
+  // What makes two files the same build: the build-id, and the size, since
+  // a stripped copy has the build-id of the full file but not its symbols.
+  // "" when there is no build-id.
+  static std::string build_key(const std::string& build_id, uint64_t file_size);
+  // The symbolizer of an opened file of this build, or null.
+  ElfSymbolizer* find_build(const std::string& build) const;
+  // Serves `id` with `shared` (a file of the same build); `file` is the
+  // file `id` names, held open so its inode number stays its own.
+  void alias(const FileId& id, ElfSymbolizer* shared, UniqueFd file);
+
+  size_t size() const { return files_.size() + aliases_.size(); }  // file identities served
+  size_t opened() const { return files_.size(); }                    // files opened and indexed
 
  private:
   struct FileIdHash {
@@ -45,6 +62,12 @@ class SymbolFileCache {
 
   SymbolizerOptions options_;
   std::unordered_map<FileId, std::unique_ptr<ElfSymbolizer>, FileIdHash> files_;
+  struct Alias {
+    ElfSymbolizer* shared;
+    UniqueFd file;
+  };
+  std::unordered_map<FileId, Alias, FileIdHash> aliases_;
+  std::unordered_map<std::string, ElfSymbolizer*> by_build_;
 };
 
 }  // namespace flare::agent

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -207,6 +208,62 @@ TEST(ProcessSymbolizer, FilesAreSharedAcrossProcessSymbolizers) {
   ProcessSymbolizer second(self_pid(), options);
   EXPECT_EQ(second.resolve(leaf).symbol.function, "flare_process_test_leaf");
   EXPECT_EQ(files->size(), opened);
+}
+
+// Containers of one image map the same build from different files: the
+// copies are opened and indexed once, by build-id; a stripped copy (same
+// build-id, different content) is not confused with them.
+TEST(ProcessSymbolizer, SameBuildInDifferentFilesIsIndexedOnce) {
+  std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  auto own = read_proc_maps(self_pid());
+  ASSERT_TRUE(own.is_ok());
+  const MapEntry* text = nullptr;
+  for (const MapEntry& e : *own) {
+    if (e.path == exe && e.executable()) text = &e;
+  }
+  ASSERT_NE(text, nullptr);
+  uint64_t leaf = address_of(reinterpret_cast<const void*>(&flare_process_test_leaf));
+  ASSERT_TRUE(leaf >= text->start && leaf < text->end);
+
+  TempDir dir;
+  std::vector<std::string> copies = {dir.path() + "/a", dir.path() + "/b", dir.path() + "/stripped"};
+  for (size_t i = 0; i < 2; ++i) ASSERT_TRUE(std::filesystem::copy_file(exe, copies[i]));
+  std::string strip = "/usr/bin/objcopy --strip-all '" + exe + "' '" + copies[2] + "'";
+  ASSERT_EQ(std::system(strip.c_str()), 0) << strip;
+
+  // Each copy "mapped" like the real text, at its own range.
+  std::vector<MapEntry> maps;
+  const uint64_t kStride = uint64_t{1} << 40;
+  for (size_t i = 0; i < copies.size(); ++i) {
+    MapEntry e = *text;
+    e.start = kStride * (i + 1);
+    e.end = e.start + (text->end - text->start);
+    e.path = copies[i];
+    struct stat st;
+    ASSERT_EQ(::stat(copies[i].c_str(), &st), 0);
+    e.inode = st.st_ino;
+    e.dev_major = 0;
+    e.dev_minor = static_cast<uint32_t>(i + 1);  // distinct identities, as distinct overlay mounts have
+    maps.push_back(e);
+  }
+  auto files = std::make_shared<SymbolFileCache>();
+  ProcessSymbolizerOptions options;
+  options.files = files;
+  options.read_maps = [&](uint32_t) -> Result<std::vector<MapEntry>> { return maps; };
+  options.open_perf_map = [](uint32_t) -> Result<std::unique_ptr<PerfMap>> {
+    return Status(ErrorCode::kNotFound, "no perf map");
+  };
+  ProcessSymbolizer symbolizer(self_pid(), options);
+  for (size_t i = 0; i < 2; ++i) {
+    UserFrame frame = symbolizer.resolve(maps[i].start + (leaf - text->start));
+    EXPECT_EQ(frame.symbol.function, "flare_process_test_leaf") << copies[i];
+  }
+  EXPECT_FALSE(symbolizer.resolve(maps[2].start + (leaf - text->start)).symbol.resolved)
+      << "the stripped copy has no symbols of its own to give";
+  // Three file identities served, two files indexed: a (shared with b) and
+  // the stripped copy.
+  EXPECT_EQ(files->size(), 3u);
+  EXPECT_EQ(files->opened(), 2u) << "the second copy should share the first one's index";
 }
 
 // --- scripted maps: refresh policy and mapping lifecycle ---
