@@ -9,7 +9,8 @@
 // - a target in its own mount namespace is symbolized from its own binary,
 //   not from a decoy at the same path on the host;
 // - a binary and a library deleted mid-capture are still fully symbolized;
-// - JIT code is named from node's perf map.
+// - JIT code is named from perf maps: node's, in a container too, and the
+//   JVM's (jcmd Compiler.perfmap).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -417,6 +418,64 @@ TEST_F(SymbolsTest, NodeInAContainerIsNamedFromThePerfMapUnderItsRoot) {
   ASSERT_GT(main_samples, 100u);
   EXPECT_GE(static_cast<double>(in_hot), 0.5 * static_cast<double>(main_samples))
       << in_hot << " of " << main_samples << " main-thread samples have flareHotLoop as their leaf";
+}
+
+TEST_F(SymbolsTest, JvmMethodIsNamedFromItsPerfMap) {
+  fs::path src = path("Hot.java");
+  {
+    std::ofstream java(src);
+    java << "public class Hot {\n"
+            "  static long flareHotMethod(long n) {\n"
+            "    long s = 0;\n"
+            "    for (long i = 0; i < n; i++) s = s * 31 + i;\n"
+            "    return s;\n"
+            "  }\n"
+            "  public static void main(String[] args) {\n"
+            "    long end = System.currentTimeMillis() + Long.parseLong(args[0]);\n"
+            "    long x = 0;\n"
+            "    while (System.currentTimeMillis() < end) x ^= flareHotMethod(10_000_000);\n"
+            "    System.out.println(\"result \" + x);\n"
+            "  }\n"
+            "}\n";
+  }
+  RunResult compiled = run({kJavac, "-d", dir().string(), src.string()}, 120s);
+  ASSERT_TRUE(compiled.status.ok()) << compiled.err;
+  // Frame pointers through JIT code; the method kept out of main so it is
+  // the sampled leaf; PrintCompilation says when C2 has compiled it.
+  Child jvm = Child::spawn({kJava, "-XX:+PreserveFramePointer", "-XX:CompileCommand=quiet",
+                            "-XX:CompileCommand=dontinline,Hot::flareHotMethod", "-XX:+PrintCompilation", "-cp",
+                            dir().string(), "Hot", "8000"});
+  static const std::regex c2("\\s4\\s+Hot::flareHotMethod \\(");
+  bool compiled_c2 = false;
+  for (int i = 0; i < 1000 && !compiled_c2 && jvm.running(); ++i) {
+    jvm.poll_output();
+    compiled_c2 = std::regex_search(jvm.out_so_far(), c2);
+    if (!compiled_c2) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(compiled_c2) << jvm.out_so_far() << jvm.err_so_far();
+  // The JVM writes /tmp/perf-PID.map when asked (JDK 17+).
+  RunResult perfmap = run({kJcmd, std::to_string(jvm.pid()), "Compiler.perfmap"}, 60s);
+  ASSERT_TRUE(perfmap.status.ok()) << perfmap.out << perfmap.err;
+  fs::path map = "/tmp/perf-" + std::to_string(jvm.pid()) + ".map";
+  ASSERT_NE(read_text(map).find("flareHotMethod"), std::string::npos);
+
+  fs::path rec = path("cap.flare");
+  Argv args = {"record", "-p", std::to_string(jvm.pid()), "-d", "2s", "-o", rec.string()};
+  RunResult r = flare(args, 60s);
+  fs::remove(map);
+  ASSERT_TRUE(r.status.ok()) << describe(args, r);
+
+  // The Java main thread (named "java") spends nearly all its time there.
+  uint64_t main_samples = 0, in_hot = 0;
+  for (const FoldedStack& s : folded(rec)) {
+    if (s.thread != "java") continue;
+    main_samples += s.count;
+    std::vector<std::string> user = user_frames(s);
+    if (!user.empty() && user.back().find("Hot.flareHotMethod") != std::string::npos) in_hot += s.count;
+  }
+  ASSERT_GT(main_samples, 100u);
+  EXPECT_GE(static_cast<double>(in_hot), 0.5 * static_cast<double>(main_samples))
+      << in_hot << " of " << main_samples << " java-thread samples have Hot.flareHotMethod as their leaf";
 }
 
 }  // namespace

@@ -38,6 +38,9 @@ inline const char* const kSymbolTarget = SYMBOL_TARGET_BIN;
 inline const char* const kNode = NODE_BIN;
 inline const char* const kObjcopy = OBJCOPY_BIN;
 inline const char* const kUnshare = UNSHARE_BIN;
+inline const char* const kJava = JAVA_BIN;
+inline const char* const kJavac = JAVAC_BIN;
+inline const char* const kJcmd = JCMD_BIN;
 
 // The known chains of tests/workloads, root (thread entry) first.
 inline const std::vector<std::string> kChainA = {"thread_a_entry", "a_level1", "a_level2", "a_level3",
