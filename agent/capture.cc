@@ -81,6 +81,8 @@ rec::FileHeader make_header(const CaptureOptions& options, const std::vector<uin
   if (options.cpu) {
     h.sample_frequency_hz = options.frequency_hz;
     h.sample_period_ns = 1000000000ull / options.frequency_hz;
+    h.user_stacks = unwind_mode_name(options.unwind);
+    if (options.unwind != UnwindMode::kFramePointers) h.stack_copy_bytes = options.stack_copy_bytes;
   }
   if (options.offcpu) {
     h.events += h.events.empty() ? "offcpu" : ",offcpu";
@@ -156,9 +158,16 @@ class Capture {
       CpuSamplerOptions sampler_options;
       sampler_options.frequency_hz = options_.frequency_hz;
       sampler_options.ring_buffer_bytes = options_.ring_buffer_bytes;
-      FLARE_ASSIGN_OR_RETURN(sampler_, CpuSampler::load(sampler_options, [this](const flare_cpu_sample& s) {
-                               processor_->process(s);
-                             }));
+      if (options_.unwind != UnwindMode::kFramePointers) {
+        sampler_options.user_stack_kind = FLARE_USER_STACK_COPY;
+        sampler_options.stack_copy_bytes = options_.stack_copy_bytes;
+      }
+      FLARE_ASSIGN_OR_RETURN(
+          sampler_, CpuSampler::load(
+                        sampler_options, [this](const flare_cpu_sample& s) { processor_->process(s); },
+                        [this](const flare_cpu_sample_copy& s, size_t stack_bytes) {
+                          processor_->process(s, stack_bytes);
+                        }));
     }
     if (options_.offcpu) {
       OffCpuTracerOptions tracer_options;
@@ -183,7 +192,10 @@ class Capture {
     writer_options.chunk_duration_ns = options_.chunk_duration_ns;
     const rec::FileHeader header = make_header(options_, pids_);
     FLARE_ASSIGN_OR_RETURN(writer_, rec::RecordingWriter::create(summary_.output_path, header, writer_options));
-    processor_.emplace(*writer_, std::move(kernel_symbols), std::make_shared<SymbolFileCache>());
+    SampleProcessorOptions processor_options;
+    processor_options.unwind = options_.unwind;
+    processor_options.stack_copy_bytes = options_.stack_copy_bytes;
+    processor_.emplace(*writer_, std::move(kernel_symbols), std::make_shared<SymbolFileCache>(), processor_options);
     offcpu_processor_.emplace(*writer_, *processor_, header.clock_monotonic_ns);
 
     if (sampler_) {
@@ -355,6 +367,14 @@ class Capture {
     writer_->add_stat("capture_duration_ns", summary_.duration_ns);
     writer_->add_stat("samples_received", ps.samples);
     writer_->add_stat("user_stacks_truncated", ps.user_stacks_truncated);
+    if (options_.cpu && options_.unwind != UnwindMode::kFramePointers) {
+      for (size_t i = 0; i < kUnwindStatusCount; ++i) {
+        writer_->add_stat("unwind_" + std::string(unwind_status_name(static_cast<UnwindStatus>(i))),
+                          ps.unwind_status[i]);
+      }
+      writer_->add_stat("unwind_frames", ps.unwind_frames);
+      writer_->add_stat("unwind_frame_pointer_steps", ps.unwind_frame_pointer_steps);
+    }
     writer_->add_stat("frames_unresolved", ps.frames_unresolved);
     writer_->add_stat("frames_unknown_mapping", ps.frames_unknown_mapping);
     writer_->add_stat("maps_refreshes", ss.refreshes);

@@ -111,7 +111,7 @@ bool ProcessSymbolizer::may_refresh(uint64_t address) const {
   return options_.now_ns() - *last_refresh_ns_ >= interval;
 }
 
-UserFrame ProcessSymbolizer::resolve(uint64_t address) {
+ProcessSymbolizer::Slot* ProcessSymbolizer::find_slot(uint64_t address) {
   Slot* slot = find_current(address);
   if (slot == nullptr && may_refresh(address)) {
     // A failed refresh is counted in stats and leaves the known mappings.
@@ -123,6 +123,26 @@ UserFrame ProcessSymbolizer::resolve(uint64_t address) {
     }
   }
   if (slot == nullptr) slot = find_retired(address);
+  return slot;
+}
+
+CodeAt ProcessSymbolizer::locate_code(uint64_t address) {
+  CodeAt at;
+  Slot* slot = find_slot(address);
+  if (slot == nullptr) return at;
+  at.mapped = true;
+  if (ElfSymbolizer* elf = symbolizer_for(*slot)) {
+    uint64_t file_offset = address - slot->mapping.start + slot->mapping.offset;
+    if (std::optional<uint64_t> vaddr = elf->file_offset_to_vaddr(file_offset)) {
+      at.elf_vaddr = *vaddr;
+      at.rules = elf->call_frame_rules();
+    }
+  }
+  return at;
+}
+
+UserFrame ProcessSymbolizer::resolve(uint64_t address) {
+  Slot* slot = find_slot(address);
   UserFrame frame;
   if (slot == nullptr) {
     ++stats_.unknown_mapping;

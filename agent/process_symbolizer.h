@@ -14,6 +14,7 @@
 #include "agent/elf_symbolizer.h"
 #include "agent/proc_maps.h"
 #include "agent/symbol_file_cache.h"
+#include "agent/user_stack_unwinder.h"
 #include "common/status.h"
 
 namespace flare::agent {
@@ -52,7 +53,7 @@ struct ProcessSymbolizerOptions {
 
 // Not thread-safe. Mapping objects are never freed while the symbolizer lives,
 // so `UserFrame::mapping` pointers stay valid and `serial`s stay unique.
-class ProcessSymbolizer {
+class ProcessSymbolizer final : public CodeLocator {
  public:
   explicit ProcessSymbolizer(uint32_t pid, ProcessSymbolizerOptions options = {});
   ~ProcessSymbolizer();
@@ -66,6 +67,10 @@ class ProcessSymbolizer {
   // miss (rate-limited), then falls back to retired mappings: a library that
   // was sampled and then unmapped (dlclose) still symbolizes.
   UserFrame resolve(uint64_t address);
+
+  // For the unwinder: the CFI of the code at `address`. Finds mappings as
+  // resolve() does, without counting symbolization stats.
+  CodeAt locate_code(uint64_t address) override;
 
   // Re-reads /proc/PID/maps now. Mappings that disappeared become retired;
   // on error (e.g. the process exited) the known mappings stay as they were.
@@ -86,6 +91,9 @@ class ProcessSymbolizer {
  private:
   struct Slot;
 
+  // The current mapping at `address`, re-reading the maps on a miss (rate
+  // limited), else a retired one; nullptr if none.
+  Slot* find_slot(uint64_t address);
   Slot* find_current(uint64_t address) const;
   Slot* find_retired(uint64_t address) const;
   bool may_refresh(uint64_t address) const;

@@ -13,9 +13,10 @@
 namespace flare::rec {
 
 // 2.0: samples and stacks as record types 16 and 17 (docs/FORMAT.md).
+// 2.1: header tags 12 and 13 (how user stacks were taken).
 inline constexpr uint16_t kFormatMajor = 2;
 inline constexpr uint16_t kOldestReadableMajor = 1;
-inline constexpr uint16_t kFormatMinor = 0;
+inline constexpr uint16_t kFormatMinor = 1;
 
 struct TargetInfo {
   uint32_t pid = 0;
@@ -41,6 +42,10 @@ struct FileHeader {
   // (OffCpuTotal), not recorded one by one.
   uint64_t offcpu_min_ns = 0;
   uint32_t offcpu_max_per_second = 0;
+  // How user stacks were taken: "fp", "dwarf" or "auto" ("" in files before
+  // 2.1, which used frame pointers), and the stack copy size for the last two.
+  std::string user_stacks;
+  uint32_t stack_copy_bytes = 0;
 };
 
 enum class FrameKind : uint8_t { kUser = 0, kKernel = 1 };
