@@ -1,5 +1,6 @@
 #include "agent/call_frame_rules.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace flare::agent {
@@ -40,8 +41,15 @@ bool CallFrameRules::load(uint64_t elf_vaddr, FrameRule& rule) const {
   size_t nops = 0;
   bool ok = ra >= 0 && ra < UserRegisters::kCount && dwarf_frame_cfa(frame, &ops, &nops) == 0;
   if (ok) {
-    rule.start = start - cfi_bias_;
-    rule.end = end - cfi_bias_;
+    // The row's end is where the CFA program next advances, but its start
+    // is not always right: after DW_CFA_restore_state libdw reports the
+    // start of the row that was remembered, which can lie before an
+    // epilogue with other rules (seen in libpython: a row claimed to begin
+    // at a function's first pop). So the row is only trusted from the
+    // queried address on.
+    (void)start;
+    rule.start = elf_vaddr;
+    rule.end = std::max<uint64_t>(end - cfi_bias_, elf_vaddr + 1);
     rule.return_address_register = ra;
     rule.signal_frame = signal;
     rule.cfa.assign(ops, ops + nops);

@@ -2,7 +2,8 @@
 // (.eh_frame, else .debug_frame) as libdw parses it: for a code address, how
 // to compute the caller's CFA and registers. libdw re-runs the FDE's CFA
 // program on every query, so each row it returns is cached by its address
-// range: a profile hits the same few hundred rows over and over.
+// range (from the first address queried in it to its end): a profile hits
+// the same few hundred rows over and over.
 #pragma once
 
 #include <elfutils/libdw.h>
@@ -28,7 +29,7 @@ struct RegisterRule {
 };
 
 struct FrameRule {
-  uint64_t start = 0;  // [start, end): the ELF virtual addresses the row covers
+  uint64_t start = 0;  // [start, end): ELF virtual addresses the rule is known to hold for
   uint64_t end = 0;
   std::vector<Dwarf_Op> cfa;  // empty: the CFA cannot be computed here
   std::array<RegisterRule, UserRegisters::kCount> registers;

@@ -4,6 +4,9 @@
 // pointers) through its own binary's and libc's CFI.
 #include <dwarf.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/call_frame_rules.h"
 #include "agent/dwarf_expression.h"
 #include "agent/process_symbolizer.h"
 #include "agent/user_stack_unwinder.h"
@@ -246,6 +250,69 @@ TEST(UserStackUnwinder, UnwindsThisProcessThroughItsOwnCfi) {
   EXPECT_EQ(result.status, UnwindStatus::kComplete) << unwind_status_name(result.status) << "\n" << all;
   EXPECT_NE(all.find("main"), std::string::npos) << all;
   EXPECT_EQ(result.frame_pointer_steps, 0u);
+}
+
+// The cached rules must equal what libdw computes for every address, in
+// whatever order addresses are first seen. Descending order queries the code
+// after an epilogue before the epilogue itself: libdw then reports a row start
+// (remembered before the epilogue) that would wrongly cover the epilogue.
+TEST(CallFrameRules, CachedRowsAgreeWithLibdwAtEveryAddress) {
+  std::string libc;
+  {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+      size_t at = line.find('/');
+      if (at != std::string::npos && line.find("libc.so") != std::string::npos) libc = line.substr(at);
+    }
+  }
+  ASSERT_FALSE(libc.empty()) << "libc not mapped?";
+  elf_version(EV_CURRENT);
+  int fd = ::open(libc.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << libc;
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  ASSERT_NE(elf, nullptr);
+  Dwarf_CFI* cfi = dwarf_getcfi_elf(elf);
+  ASSERT_NE(cfi, nullptr);
+  // .text of libc: where its code (and its CFI) is.
+  uint64_t text = 0, text_size = 0;
+  size_t shstrndx = 0;
+  elf_getshdrstrndx(elf, &shstrndx);
+  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
+    GElf_Shdr shdr;
+    if (gelf_getshdr(scn, &shdr) != nullptr && std::string(elf_strptr(elf, shstrndx, shdr.sh_name)) == ".text") {
+      text = shdr.sh_addr;
+      text_size = shdr.sh_size;
+    }
+  }
+  ASSERT_GT(text_size, 0u);
+
+  CallFrameRules rules(cfi, 0);
+  const uint64_t span = std::min<uint64_t>(text_size, 96 * 1024);
+  size_t compared = 0;
+  for (uint64_t address = text + span; address-- > text;) {
+    const FrameRule* cached = rules.find(address);
+    Dwarf_Frame* frame = nullptr;
+    if (dwarf_cfi_addrframe(cfi, address, &frame) != 0) {
+      EXPECT_EQ(cached, nullptr) << std::hex << address;
+      continue;
+    }
+    Dwarf_Op* ops = nullptr;
+    size_t nops = 0;
+    ASSERT_EQ(dwarf_frame_cfa(frame, &ops, &nops), 0);
+    ASSERT_NE(cached, nullptr) << std::hex << address;
+    ASSERT_EQ(cached->cfa.size(), nops) << std::hex << address;
+    for (size_t i = 0; i < nops; ++i) {
+      ASSERT_EQ(cached->cfa[i].atom, ops[i].atom) << std::hex << address;
+      ASSERT_EQ(cached->cfa[i].number, ops[i].number) << std::hex << address << " CFA offset";
+      ASSERT_EQ(cached->cfa[i].number2, ops[i].number2) << std::hex << address;
+    }
+    std::free(frame);
+    ++compared;
+  }
+  EXPECT_GT(compared, span / 2);
+  elf_end(elf);
+  ::close(fd);
 }
 
 }  // namespace
