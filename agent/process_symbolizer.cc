@@ -219,6 +219,11 @@ ProcessSymbolizer::Slot* ProcessSymbolizer::adopt(const MapEntry& entry) {
 }
 
 ElfSymbolizer* ProcessSymbolizer::symbolizer_for(Slot& slot) {
+  if (!slot.open_attempted && slot.entry.path == "[vdso]") {
+    slot.open_attempted = true;
+    slot.elf = options_.files->vdso();
+    if (slot.elf != nullptr) slot.mapping.build_id = slot.elf->build_id();
+  }
   if (!slot.open_attempted && slot.entry.file_backed()) {
     slot.open_attempted = true;
     slot.elf = open_file(slot);

@@ -35,6 +35,11 @@ class SymbolFileCache {
   ElfSymbolizer* insert(const FileId& id, std::unique_ptr<ElfSymbolizer> symbolizer);
   size_t size() const { return files_.size(); }
 
+  // The vDSO image (see vdso_image.h), opened at the first call; nullptr if
+  // it cannot be (then [vdso] frames stay unnamed and are unwound by frame
+  // pointers).
+  ElfSymbolizer* vdso();
+
  private:
   struct FileIdHash {
     size_t operator()(const FileId& id) const {
@@ -45,6 +50,8 @@ class SymbolFileCache {
 
   SymbolizerOptions options_;
   std::unordered_map<FileId, std::unique_ptr<ElfSymbolizer>, FileIdHash> files_;
+  std::unique_ptr<ElfSymbolizer> vdso_;
+  bool vdso_attempted_ = false;
 };
 
 }  // namespace flare::agent

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <sys/auxv.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -250,6 +251,43 @@ TEST(UserStackUnwinder, UnwindsThisProcessThroughItsOwnCfi) {
   EXPECT_EQ(result.status, UnwindStatus::kComplete) << unwind_status_name(result.status) << "\n" << all;
   EXPECT_NE(all.find("main"), std::string::npos) << all;
   EXPECT_EQ(result.frame_pointer_steps, 0u);
+}
+
+// [vdso] is no file, but flare's own copy of the image stands for every
+// process's: its clock_gettime (called by most programs, often sampled) gets
+// its name and its CFI.
+TEST(ProcessSymbolizer, NamesAndUnwindsVdsoCode) {
+  const uint64_t base = getauxval(AT_SYSINFO_EHDR);
+  ASSERT_NE(base, 0u);
+  elf_version(EV_CURRENT);
+  // The vDSO's own symbol table gives the truth: __vdso_clock_gettime's address.
+  Elf* elf = elf_memory(reinterpret_cast<char*>(base), 1 << 16);
+  ASSERT_NE(elf, nullptr);
+  uint64_t clock_gettime_vaddr = 0;
+  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn)) != nullptr;) {
+    GElf_Shdr shdr;
+    if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type != SHT_DYNSYM) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    for (size_t i = 0; data != nullptr && i < shdr.sh_size / shdr.sh_entsize; ++i) {
+      GElf_Sym sym;
+      if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
+      const char* name = elf_strptr(elf, shdr.sh_link, sym.st_name);
+      if (name != nullptr && std::string(name) == "__vdso_clock_gettime") clock_gettime_vaddr = sym.st_value;
+    }
+  }
+  elf_end(elf);
+  ASSERT_NE(clock_gettime_vaddr, 0u);
+
+  ProcessSymbolizer process(static_cast<uint32_t>(getpid()));
+  const uint64_t address = base + clock_gettime_vaddr + 4;  // vDSO vaddrs start at 0
+  UserFrame frame = process.resolve(address);
+  ASSERT_NE(frame.mapping, nullptr);
+  EXPECT_EQ(frame.mapping->path, "[vdso]");
+  EXPECT_NE(frame.symbol.function.find("clock_gettime"), std::string::npos) << frame.symbol.function;
+  CodeAt at = process.locate_code(address);
+  EXPECT_TRUE(at.mapped);
+  ASSERT_NE(at.rules, nullptr);
+  EXPECT_NE(at.rules->find(at.elf_vaddr), nullptr);
 }
 
 // The cached rules must equal what libdw computes for every address, in
