@@ -20,6 +20,7 @@
 #include "agent/offcpu_processor.h"
 #include "agent/offcpu_tracer.h"
 #include "agent/task_list.h"
+#include "agent/thread_tracer.h"
 #include "agent/missed_ticks.h"
 #include "agent/sample_processor.h"
 #include "agent/spawned_process.h"
@@ -128,6 +129,7 @@ class Capture {
     if (st.is_ok() && sampler_) st = account_ticks();
     if (sampler_) sampler_->detach();
     if (offcpu_) offcpu_->detach();
+    if (threads_) threads_->detach();
     if (st.is_ok()) st = finalize();
     if (!st.is_ok()) {
       fail_cleanup();
@@ -178,6 +180,8 @@ class Capture {
                              }));
     }
 
+    FLARE_ASSIGN_OR_RETURN(threads_, ThreadTracer::load([this](const flare_thread_event& e) { on_thread_event(e); }));
+
     // After the BPF objects: loading them parses the kernel's BTF (tens of
     // MiB, freed again), and the kernel symbols should not add to that peak.
     auto kernel = KernelSymbolizer::load();
@@ -207,6 +211,8 @@ class Capture {
       for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(offcpu_->add_target(pid));
       FLARE_RETURN_IF_ERROR(offcpu_->attach(header.clock_monotonic_ns));
     }
+    for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(threads_->add_target(pid));
+    FLARE_RETURN_IF_ERROR(threads_->attach());
     if (child_) FLARE_RETURN_IF_ERROR(child_->release());
 
     for (size_t i = 0; i < pids_.size(); ++i) {
@@ -252,6 +258,7 @@ class Capture {
         ::poll(nullptr, 0, timeout_ms);
       }
       if (offcpu_) FLARE_RETURN_IF_ERROR(drain_offcpu(false));
+      FLARE_RETURN_IF_ERROR(threads_->drain().status());
       FLARE_RETURN_IF_ERROR(writer_->maybe_flush(clock_ns(CLOCK_MONOTONIC)));
     }
     summary_.duration_ns = clock_ns(CLOCK_MONOTONIC) - start_ns_;
@@ -360,6 +367,7 @@ class Capture {
   Status finalize() {
     if (offcpu_) FLARE_RETURN_IF_ERROR(finalize_offcpu());
     if (sampler_) FLARE_RETURN_IF_ERROR(finalize_cpu());
+    FLARE_RETURN_IF_ERROR(finalize_threads());
     const ProcessorStats& ps = processor_->stats();
     ProcessSymbolizer::Stats ss = processor_->symbolizer_stats();
     rusage usage{};
@@ -389,6 +397,31 @@ class Capture {
     return Status::ok();
   }
 
+  // A thread's start carries no name (a new thread has its creator's until it
+  // names itself); its end names it as it was last.
+  void on_thread_event(const flare_thread_event& e) {
+    if (e.kind == FLARE_THREAD_END) {
+      writer_->set_thread(e.pid, e.tid, std::string_view(e.comm, strnlen(e.comm, FLARE_THREAD_COMM_LEN)));
+    }
+    rec::ThreadEvent out;
+    out.time_ns = e.time_ns;
+    out.kind = e.kind == FLARE_THREAD_START ? rec::ThreadEventKind::kStart : rec::ThreadEventKind::kEnd;
+    out.pid = e.pid;
+    out.tid = e.tid;
+    writer_->add_thread_event(out);
+    ++thread_events_;
+  }
+
+  Status finalize_threads() {
+    FLARE_RETURN_IF_ERROR(threads_->drain().status());
+    FLARE_ASSIGN_OR_RETURN(uint64_t dropped, threads_->read_drops());
+    if (dropped) writer_->add_lost({rec::LostCause::kRingBufferFull, rec::kLostCpuUnknown, dropped});
+    writer_->add_stat("thread_events", thread_events_);
+    writer_->add_stat("thread_events_lost", dropped);
+    writer_->add_stat("thread_malformed_ring_records", threads_->malformed_records());
+    return Status::ok();
+  }
+
   Status finalize_cpu() {
     // Samples already in the ring buffer belong to the capture.
     FLARE_ASSIGN_OR_RETURN(int drained, sampler_->drain());
@@ -408,6 +441,7 @@ class Capture {
   void fail_cleanup() {
     if (sampler_) sampler_->detach();
     if (offcpu_) offcpu_->detach();
+    if (threads_) threads_->detach();
     if (writer_) writer_->abandon();
     if (child_) child_->abort();
   }
@@ -420,8 +454,10 @@ class Capture {
   std::unique_ptr<rec::RecordingWriter> writer_;
   std::optional<SampleProcessor> processor_;
   std::optional<OffCpuProcessor> offcpu_processor_;
+  std::unique_ptr<ThreadTracer> threads_;
   std::unique_ptr<OffCpuTracer> offcpu_;
   std::unique_ptr<CpuSampler> sampler_;  // last: destroyed (detached) first
+  uint64_t thread_events_ = 0;
   uint64_t last_totals_ns_ = 0;
   uint64_t start_ns_ = 0;
   std::map<int, uint64_t> idle_at_attach_;  // per CPU, see account_ticks()
