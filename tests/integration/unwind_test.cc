@@ -81,6 +81,15 @@ LeafCounts count_in_leaf(const std::vector<FoldedStack>& stacks, const std::stri
   return c;
 }
 
+// jt_leaf called by jt_inner, called by the JIT stub (one frame without a
+// name), called by jt_level1: the stub's frame was unwound by its frame pointer.
+bool jit_frame_between_callers(const std::vector<std::string>& f) {
+  if (f.size() < 4) return false;
+  const std::string& stub = f[f.size() - 3];
+  return f[f.size() - 2] == "jt_inner" && f[f.size() - 4] == "jt_level1" &&
+         (stub.rfind("[anon", 0) == 0 || stub.rfind("[unknown", 0) == 0);
+}
+
 double chain_fraction(const std::vector<FoldedStack>& stacks, const std::string& thread,
                       const std::vector<std::string>& chain) {
   ThreadChainCounts c = count_chain(stacks, thread, chain);
@@ -129,6 +138,13 @@ TEST_F(UnwindTest, AutoRecoversWholeChainsWithoutFramePointers) {
   EXPECT_GE(deep.in_leaf, kMinSamples);
   EXPECT_GE(deep.fraction(), kMinComplete) << dump(stacks, "deep").substr(0, 2000);
 
+  // Through JIT-like code (anonymous memory, no CFI, a frame-pointer frame):
+  // the fallback to its frame pointer finds jt_level1 above it.
+  LeafCounts jit = count_in_leaf(stacks, "jit", "jt_leaf", jit_frame_between_callers);
+  EXPECT_GE(jit.in_leaf, kMinSamples) << dump(stacks, "jit");
+  EXPECT_GE(jit.fraction(), kMinComplete) << dump(stacks, "jit");
+  EXPECT_GT(stat("unwind_frame_pointer_steps"), 0u);
+
   // Every sample says how its unwind ended; here nearly all are complete.
   uint64_t samples = info_samples(path("unwind-auto.flare")).value_or(0);
   ASSERT_GT(samples, 0u);
@@ -147,6 +163,21 @@ TEST_F(UnwindTest, FramePointersLoseChainsWithoutFramePointers) {
   for (const auto& [thread, chain] : {std::pair{"chain_a", kChainA}, std::pair{"chain_b", kChainB}}) {
     EXPECT_LT(chain_fraction(stacks, thread, chain), kMaxCompleteWithFramePointers) << dump(stacks, thread);
   }
+}
+
+TEST_F(UnwindTest, DwarfModeEndsTheStackAtCodeWithoutCfi) {
+  std::vector<FoldedStack> stacks = record(kUnwindNoFp, "dwarf");
+  // The JIT stub has no CFI: the stack ends there, visibly.
+  LeafCounts ended = count_in_leaf(stacks, "jit", "jt_leaf", [](const std::vector<std::string>& f) {
+    return f.size() >= 4 && f[f.size() - 2] == "jt_inner" && f[f.size() - 4] == "[no unwind info]" &&
+           std::find(f.begin(), f.end(), "jt_level1") == f.end();
+  });
+  EXPECT_GE(ended.in_leaf, kMinSamples) << dump(stacks, "jit");
+  EXPECT_GE(ended.fraction(), kMinComplete) << dump(stacks, "jit");
+  EXPECT_GT(stat("unwind_no_unwind_info"), 0u);
+  EXPECT_EQ(stat("unwind_frame_pointer_steps"), 0u);
+  // Code with CFI is unaffected.
+  EXPECT_GE(chain_fraction(stacks, "chain_a", kChainA), kMinComplete) << dump(stacks, "chain_a");
 }
 
 TEST_F(UnwindTest, AutoKeepsTheCallerOfAFramelessLeaf) {

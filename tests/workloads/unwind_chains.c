@@ -19,6 +19,10 @@
  *   sorter   so_entry -> so_sort_caller -> qsort (libc) -> ... -> so_compare  (0.15 CPU)
  *            the comparator does the work, so samples land in it below libc
  *   deep     dp_entry -> dp_recurse x DEEP_FRAMES -> dp_leaf                (0.15 CPU)
+ *   jit      jt_entry -> jt_level1 -> [JIT stub] -> jt_inner -> jt_leaf     (0.15 CPU)
+ *            the stub is machine code written at run time into anonymous
+ *            memory: no symbol, no CFI, but a frame-pointer frame, as JIT
+ *            compilers emit
  *
  * Every non-leaf function does work after its call returns, so no call is a
  * tail call (the caller's frame is really on the stack when the leaf runs).
@@ -34,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "workload_pace.h"
@@ -136,6 +141,40 @@ WORKLOAD_FRAME uint64_t dp_recurse(struct pace *p, int depth)
 	return r + 1;
 }
 
+/* ---- jit: a frame-pointer stub without CFI between two C functions ---- */
+
+WORKLOAD_FRAME uint64_t jt_leaf(uint64_t seed) { LEAF_WORK(seed ^ 0xc2b2ae35); }
+WORKLOAD_FRAME uint64_t jt_inner(struct pace *p)
+{
+	uint64_t r = 0;
+	while (pace_busy(p))
+		r += jt_leaf(r);
+	AFTER_CALL(r);
+	return r;
+}
+
+typedef uint64_t (*jit_fn)(struct pace *);
+static jit_fn jit_stub;
+
+/* push %rbp; mov %rsp,%rbp; movabs $jt_inner,%rax; call *%rax; pop %rbp; ret
+ * (rdi, the argument, passes through untouched). */
+static jit_fn make_jit_stub(void)
+{
+	unsigned char code[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xd0, 0x5d, 0xc3 };
+	uint64_t target = (uint64_t)(uintptr_t)jt_inner;
+	void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (page == MAP_FAILED)
+		return NULL;
+	memcpy(code + 6, &target, sizeof(target));
+	memcpy(page, code, sizeof(code));
+	if (mprotect(page, 4096, PROT_READ | PROT_EXEC) != 0)
+		return NULL;
+	return (jit_fn)page;
+}
+
+WORKLOAD_FRAME uint64_t jt_level1(struct pace *p) { uint64_t r = jit_stub(p); AFTER_CALL(r); return r + 1; }
+
 /* ---- threads ---- */
 
 struct worker {
@@ -165,6 +204,7 @@ static const struct worker workers[] = {
 	{ "leaf", 30 * WORKLOAD_NS_PER_MS, lf_level1 },
 	{ "sorter", 30 * WORKLOAD_NS_PER_MS, so_sort_caller },
 	{ "deep", 30 * WORKLOAD_NS_PER_MS, dp_level1 },
+	{ "jit", 30 * WORKLOAD_NS_PER_MS, jt_level1 },
 };
 
 WORKLOAD_FRAME void *ca_entry(void *arg) { void *r = run_worker(arg); AFTER_CALL(r); return r; }
@@ -172,10 +212,11 @@ WORKLOAD_FRAME void *cb_entry(void *arg) { void *r = run_worker(arg); AFTER_CALL
 WORKLOAD_FRAME void *lf_entry(void *arg) { void *r = run_worker(arg); AFTER_CALL(r); return r; }
 WORKLOAD_FRAME void *so_entry(void *arg) { void *r = run_worker(arg); AFTER_CALL(r); return r; }
 WORKLOAD_FRAME void *dp_entry(void *arg) { void *r = run_worker(arg); AFTER_CALL(r); return r; }
+WORKLOAD_FRAME void *jt_entry(void *arg) { void *r = run_worker(arg); AFTER_CALL(r); return r; }
 
 int main(int argc, char **argv)
 {
-	void *(*entries[])(void *) = { ca_entry, cb_entry, lf_entry, so_entry, dp_entry };
+	void *(*entries[])(void *) = { ca_entry, cb_entry, lf_entry, so_entry, dp_entry, jt_entry };
 	const size_t n = sizeof(workers) / sizeof(workers[0]);
 	pthread_t threads[sizeof(workers) / sizeof(workers[0])];
 	double seconds = 20;
@@ -187,6 +228,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: %s [--seconds S]\n", argv[0]);
 			return 2;
 		}
+	}
+	jit_stub = make_jit_stub();
+	if (!jit_stub) {
+		perror("mapping the JIT stub");
+		return 1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (pthread_create(&threads[i], NULL, entries[i], (void *)&workers[i]) != 0) {
