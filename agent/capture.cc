@@ -20,6 +20,7 @@
 #include "agent/offcpu_processor.h"
 #include "agent/offcpu_tracer.h"
 #include "agent/task_list.h"
+#include "agent/thread_tracer.h"
 #include "agent/missed_ticks.h"
 #include "agent/sample_processor.h"
 #include "agent/spawned_process.h"
@@ -81,6 +82,8 @@ rec::FileHeader make_header(const CaptureOptions& options, const std::vector<uin
   if (options.cpu) {
     h.sample_frequency_hz = options.frequency_hz;
     h.sample_period_ns = 1000000000ull / options.frequency_hz;
+    h.user_stacks = unwind_mode_name(options.unwind);
+    if (options.unwind != UnwindMode::kFramePointers) h.stack_copy_bytes = options.stack_copy_bytes;
   }
   if (options.offcpu) {
     h.events += h.events.empty() ? "offcpu" : ",offcpu";
@@ -126,6 +129,7 @@ class Capture {
     if (st.is_ok() && sampler_) st = account_ticks();
     if (sampler_) sampler_->detach();
     if (offcpu_) offcpu_->detach();
+    if (threads_) threads_->detach();
     if (st.is_ok()) st = finalize();
     if (!st.is_ok()) {
       fail_cleanup();
@@ -156,9 +160,16 @@ class Capture {
       CpuSamplerOptions sampler_options;
       sampler_options.frequency_hz = options_.frequency_hz;
       sampler_options.ring_buffer_bytes = options_.ring_buffer_bytes;
-      FLARE_ASSIGN_OR_RETURN(sampler_, CpuSampler::load(sampler_options, [this](const flare_cpu_sample& s) {
-                               processor_->process(s);
-                             }));
+      if (options_.unwind != UnwindMode::kFramePointers) {
+        sampler_options.user_stack_kind = FLARE_USER_STACK_COPY;
+        sampler_options.stack_copy_bytes = options_.stack_copy_bytes;
+      }
+      FLARE_ASSIGN_OR_RETURN(
+          sampler_, CpuSampler::load(
+                        sampler_options, [this](const flare_cpu_sample& s) { processor_->process(s); },
+                        [this](const flare_cpu_sample_copy& s, size_t stack_bytes) {
+                          processor_->process(s, stack_bytes);
+                        }));
     }
     if (options_.offcpu) {
       OffCpuTracerOptions tracer_options;
@@ -168,6 +179,8 @@ class Capture {
                                offcpu_processor_->process(e);
                              }));
     }
+
+    FLARE_ASSIGN_OR_RETURN(threads_, ThreadTracer::load([this](const flare_thread_event& e) { on_thread_event(e); }));
 
     // After the BPF objects: loading them parses the kernel's BTF (tens of
     // MiB, freed again), and the kernel symbols should not add to that peak.
@@ -183,9 +196,13 @@ class Capture {
     writer_options.chunk_duration_ns = options_.chunk_duration_ns;
     const rec::FileHeader header = make_header(options_, pids_);
     FLARE_ASSIGN_OR_RETURN(writer_, rec::RecordingWriter::create(summary_.output_path, header, writer_options));
+    SampleProcessorOptions processor_options;
+    processor_options.unwind = options_.unwind;
+    processor_options.stack_copy_bytes = options_.stack_copy_bytes;
     SymbolizerOptions symbolizer_options;
     symbolizer_options.debug_dirs = options_.debug_dirs;
-    processor_.emplace(*writer_, std::move(kernel_symbols), std::make_shared<SymbolFileCache>(symbolizer_options));
+    processor_.emplace(*writer_, std::move(kernel_symbols), std::make_shared<SymbolFileCache>(symbolizer_options),
+                       processor_options);
     offcpu_processor_.emplace(*writer_, *processor_, header.clock_monotonic_ns);
 
     if (sampler_) {
@@ -197,6 +214,8 @@ class Capture {
       for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(offcpu_->add_target(pid));
       FLARE_RETURN_IF_ERROR(offcpu_->attach(header.clock_monotonic_ns));
     }
+    for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(threads_->add_target(pid));
+    FLARE_RETURN_IF_ERROR(threads_->attach());
     if (child_) FLARE_RETURN_IF_ERROR(child_->release());
 
     for (size_t i = 0; i < pids_.size(); ++i) {
@@ -242,6 +261,7 @@ class Capture {
         ::poll(nullptr, 0, timeout_ms);
       }
       if (offcpu_) FLARE_RETURN_IF_ERROR(drain_offcpu(false));
+      FLARE_RETURN_IF_ERROR(threads_->drain().status());
       FLARE_RETURN_IF_ERROR(writer_->maybe_flush(clock_ns(CLOCK_MONOTONIC)));
     }
     summary_.duration_ns = clock_ns(CLOCK_MONOTONIC) - start_ns_;
@@ -350,6 +370,7 @@ class Capture {
   Status finalize() {
     if (offcpu_) FLARE_RETURN_IF_ERROR(finalize_offcpu());
     if (sampler_) FLARE_RETURN_IF_ERROR(finalize_cpu());
+    FLARE_RETURN_IF_ERROR(finalize_threads());
     const ProcessorStats& ps = processor_->stats();
     ProcessSymbolizer::Stats ss = processor_->symbolizer_stats();
     rusage usage{};
@@ -357,6 +378,14 @@ class Capture {
     writer_->add_stat("capture_duration_ns", summary_.duration_ns);
     writer_->add_stat("samples_received", ps.samples);
     writer_->add_stat("user_stacks_truncated", ps.user_stacks_truncated);
+    if (options_.cpu && options_.unwind != UnwindMode::kFramePointers) {
+      for (size_t i = 0; i < kUnwindStatusCount; ++i) {
+        writer_->add_stat("unwind_" + std::string(unwind_status_name(static_cast<UnwindStatus>(i))),
+                          ps.unwind_status[i]);
+      }
+      writer_->add_stat("unwind_frames", ps.unwind_frames);
+      writer_->add_stat("unwind_frame_pointer_steps", ps.unwind_frame_pointer_steps);
+    }
     writer_->add_stat("frames_unresolved", ps.frames_unresolved);
     writer_->add_stat("frames_unknown_mapping", ps.frames_unknown_mapping);
     writer_->add_stat("maps_refreshes", ss.refreshes);
@@ -368,6 +397,31 @@ class Capture {
     summary_.samples = writer_->samples_written();
     FLARE_RETURN_IF_ERROR(writer_->finish());
     summary_.bytes = writer_->bytes_written();
+    return Status::ok();
+  }
+
+  // A thread's start carries no name (a new thread has its creator's until it
+  // names itself); its end names it as it was last.
+  void on_thread_event(const flare_thread_event& e) {
+    if (e.kind == FLARE_THREAD_END) {
+      writer_->set_thread(e.pid, e.tid, std::string_view(e.comm, strnlen(e.comm, FLARE_THREAD_COMM_LEN)));
+    }
+    rec::ThreadEvent out;
+    out.time_ns = e.time_ns;
+    out.kind = e.kind == FLARE_THREAD_START ? rec::ThreadEventKind::kStart : rec::ThreadEventKind::kEnd;
+    out.pid = e.pid;
+    out.tid = e.tid;
+    writer_->add_thread_event(out);
+    ++thread_events_;
+  }
+
+  Status finalize_threads() {
+    FLARE_RETURN_IF_ERROR(threads_->drain().status());
+    FLARE_ASSIGN_OR_RETURN(uint64_t dropped, threads_->read_drops());
+    if (dropped) writer_->add_lost({rec::LostCause::kRingBufferFull, rec::kLostCpuUnknown, dropped});
+    writer_->add_stat("thread_events", thread_events_);
+    writer_->add_stat("thread_events_lost", dropped);
+    writer_->add_stat("thread_malformed_ring_records", threads_->malformed_records());
     return Status::ok();
   }
 
@@ -390,6 +444,7 @@ class Capture {
   void fail_cleanup() {
     if (sampler_) sampler_->detach();
     if (offcpu_) offcpu_->detach();
+    if (threads_) threads_->detach();
     if (writer_) writer_->abandon();
     if (child_) child_->abort();
   }
@@ -402,8 +457,10 @@ class Capture {
   std::unique_ptr<rec::RecordingWriter> writer_;
   std::optional<SampleProcessor> processor_;
   std::optional<OffCpuProcessor> offcpu_processor_;
+  std::unique_ptr<ThreadTracer> threads_;
   std::unique_ptr<OffCpuTracer> offcpu_;
   std::unique_ptr<CpuSampler> sampler_;  // last: destroyed (detached) first
+  uint64_t thread_events_ = 0;
   uint64_t last_totals_ns_ = 0;
   uint64_t start_ns_ = 0;
   std::map<int, uint64_t> idle_at_attach_;  // per CPU, see account_ticks()

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/unwind_mode.h"
 #include "common/status.h"
 
 namespace flare::agent {
@@ -19,6 +20,8 @@ struct CaptureOptions {
   bool cpu = true;                    // sample CPU stacks
   bool offcpu = false;                // trace scheduler park/unpark
   uint32_t frequency_hz = 99;
+  UnwindMode unwind = UnwindMode::kAuto;  // user stacks of CPU samples
+  uint32_t stack_copy_bytes = 32768;      // per sample, for dwarf and auto
   uint64_t offcpu_min_ns = 100'000;   // shorter off-CPU intervals are only totalled
   uint32_t offcpu_max_per_second = 10'000;  // ... and those beyond this rate (0: no cap)
   uint32_t ring_buffer_bytes = 4u << 20;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "agent/bpf_error.h"
@@ -55,6 +56,7 @@ Result<UniqueFd> open_cpu_clock(int cpu, uint32_t frequency_hz) {
 struct CpuSampler::Impl {
   CpuSamplerOptions options;
   SampleHandler handler;
+  CopySampleHandler copy_handler;
   std::unique_ptr<cpu_sampler_bpf, SkeletonDeleter> skel;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;  // destroyed before perf_fds
   std::vector<UniqueFd> perf_fds;
@@ -70,14 +72,30 @@ CpuSampler::~CpuSampler() {
   impl_->skel.reset();
 }
 
-Result<std::unique_ptr<CpuSampler>> CpuSampler::load(const CpuSamplerOptions& options, SampleHandler handler) {
+Result<std::unique_ptr<CpuSampler>> CpuSampler::load(const CpuSamplerOptions& options, SampleHandler handler,
+                                                     CopySampleHandler copy_handler) {
+  const bool copy = options.user_stack_kind == FLARE_USER_STACK_COPY;
+  if (copy && (options.stack_copy_bytes == 0 || options.stack_copy_bytes % FLARE_STACK_PAGE != 0 ||
+               options.stack_copy_bytes > FLARE_MAX_STACK_COPY || !copy_handler)) {
+    return Status(ErrorCode::kInvalidArgument, "the stack copy size must be a multiple of 4 KiB up to 64 KiB");
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->handler = std::move(handler);
+  impl->copy_handler = std::move(copy_handler);
   impl->skel.reset(cpu_sampler_bpf__open());
   if (!impl->skel) return bpf_error(errno, "opening the BPF CPU sampler");
   int err = bpf_map__set_max_entries(impl->skel->maps.flare_samples, options.ring_buffer_bytes);
   if (err) return bpf_error(-err, "sizing the BPF ring buffer");
+  impl->skel->rodata->user_stack_kind = options.user_stack_kind;
+  impl->skel->rodata->stack_copy_bytes = options.stack_copy_bytes;
+  if (copy) {
+    // One assembly slot per possible CPU; frame-pointer sampling needs none.
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) return bpf_error(-cpus, "counting the possible CPUs");
+    err = bpf_map__set_max_entries(impl->skel->maps.flare_copy_scratch, static_cast<uint32_t>(cpus));
+    if (err) return bpf_error(-err, "sizing the BPF stack copy buffers");
+  }
   // A quarter of the ring: room for three more quarters of samples while the
   // woken agent gets scheduled.
   impl->skel->rodata->wakeup_bytes = options.ring_buffer_bytes / 4;
@@ -120,6 +138,18 @@ void CpuSampler::detach() {
 
 int CpuSampler::on_record(void* ctx, void* data, size_t size) {
   auto* self = static_cast<CpuSampler*>(ctx);
+  constexpr size_t kCopyHeader = offsetof(flare_cpu_sample_copy, stack);
+  if (size >= kCopyHeader && static_cast<const flare_cpu_sample*>(data)->user_stack_kind == FLARE_USER_STACK_COPY) {
+    const auto* copy = static_cast<const flare_cpu_sample_copy*>(data);
+    size_t stack_bytes = copy->user_stack_bytes > 0 ? static_cast<size_t>(copy->user_stack_bytes) : 0;
+    if (!self->impl_->copy_handler || stack_bytes > size - kCopyHeader) {
+      ++self->malformed_records_;
+      return 0;
+    }
+    // The record ends after the copied bytes: nothing past them is read.
+    self->impl_->copy_handler(*copy, stack_bytes);
+    return 0;
+  }
   if (size < sizeof(flare_cpu_sample)) {
     ++self->malformed_records_;
     return 0;

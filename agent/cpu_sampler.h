@@ -17,6 +17,11 @@ namespace flare::agent {
 struct CpuSamplerOptions {
   uint32_t frequency_hz = 99;
   uint32_t ring_buffer_bytes = 4u << 20;  // power of two, multiple of the page size
+  // FLARE_USER_STACK_FP: return addresses by frame pointers, in the kernel.
+  // FLARE_USER_STACK_COPY: registers and up to stack_copy_bytes of stack, for
+  // the agent to unwind.
+  uint32_t user_stack_kind = FLARE_USER_STACK_FP;
+  uint32_t stack_copy_bytes = 32768;  // a multiple of 4096, at most FLARE_MAX_STACK_COPY
 };
 
 // Drop counters read from the BPF side, per CPU and cause.
@@ -35,9 +40,13 @@ struct SamplerTicks {
 class CpuSampler {
  public:
   using SampleHandler = std::function<void(const flare_cpu_sample&)>;
+  // A copy sample and how many bytes of its `stack` arrived.
+  using CopySampleHandler = std::function<void(const flare_cpu_sample_copy&, size_t stack_bytes)>;
 
-  // Opens and loads the BPF program; nothing is attached yet.
-  static Result<std::unique_ptr<CpuSampler>> load(const CpuSamplerOptions& options, SampleHandler handler);
+  // Opens and loads the BPF program; nothing is attached yet. Samples go to
+  // `handler` or, with FLARE_USER_STACK_COPY, to `copy_handler`.
+  static Result<std::unique_ptr<CpuSampler>> load(const CpuSamplerOptions& options, SampleHandler handler,
+                                                  CopySampleHandler copy_handler = {});
   ~CpuSampler();
   CpuSampler(const CpuSampler&) = delete;
   CpuSampler& operator=(const CpuSampler&) = delete;

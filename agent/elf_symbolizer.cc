@@ -168,8 +168,11 @@ struct ElfSymbolizer::Session {
   std::optional<SymbolIndex> symbols;  // built at the first lookup
   DwarfScopeIndex scopes;              // grows per compilation unit looked up
   std::vector<Dwarf_Die> scope_scratch;
+  std::unique_ptr<CallFrameRules> frame_rules;
+  bool frame_rules_attempted = false;
 
   ~Session() {
+    frame_rules.reset();                  // refers to CFI the Dwfl owns
     if (dwfl != nullptr) dwfl_end(dwfl);  // closes the file descriptor
   }
 };
@@ -279,6 +282,25 @@ SourceSymbol ElfSymbolizer::symbolize(uint64_t elf_vaddr) {
   SourceSymbol symbol = lookup(elf_vaddr);
   cache_.emplace(elf_vaddr, symbol);
   return symbol;
+}
+
+CallFrameRules* ElfSymbolizer::call_frame_rules() {
+  Session& s = *session_;
+  if (!s.frame_rules_attempted) {
+    s.frame_rules_attempted = true;
+    // .eh_frame first: it is in the loaded file and always complete for
+    // code that can throw or be cancelled. .debug_frame may need the separate
+    // debug file, whose loading costs far more.
+    Dwarf_Addr cfi_bias = 0;
+    Dwarf_CFI* cfi = dwfl_module_eh_cfi(s.module, &cfi_bias);
+    if (cfi == nullptr) cfi = dwfl_module_dwarf_cfi(s.module, &cfi_bias);
+    if (cfi != nullptr) {
+      // module address = ELF vaddr + s.bias = CFI address + cfi_bias
+      s.frame_rules = std::make_unique<CallFrameRules>(
+          cfi, static_cast<int64_t>(s.bias) - static_cast<int64_t>(cfi_bias));
+    }
+  }
+  return s.frame_rules.get();
 }
 
 SourceSymbol ElfSymbolizer::lookup(uint64_t elf_vaddr) {

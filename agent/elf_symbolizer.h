@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/call_frame_rules.h"
 #include "agent/source_symbol.h"
 #include "common/status.h"
 
@@ -62,6 +63,10 @@ class ElfSymbolizer {
   // Resolves an address in the file's own virtual address space (as in its
   // symbol table). Results are cached: sampled addresses repeat a lot.
   SourceSymbol symbolize(uint64_t elf_vaddr);
+
+  // The file's unwind rules: .eh_frame, else .debug_frame (which may come
+  // from the separate debug file). nullptr when it has neither.
+  CallFrameRules* call_frame_rules();
 
  private:
   struct LoadSegment {

@@ -92,7 +92,7 @@ bool ProcessSymbolizer::may_refresh(uint64_t address) const {
   return options_.now_ns() - *last_refresh_ns_ >= interval;
 }
 
-UserFrame ProcessSymbolizer::resolve(uint64_t address) {
+ProcessSymbolizer::Slot* ProcessSymbolizer::find_slot(uint64_t address) {
   Slot* slot = find_current(address);
   if (slot == nullptr && may_refresh(address)) {
     // A failed refresh is counted in stats and leaves the known mappings.
@@ -104,6 +104,26 @@ UserFrame ProcessSymbolizer::resolve(uint64_t address) {
     }
   }
   if (slot == nullptr) slot = find_retired(address);
+  return slot;
+}
+
+CodeAt ProcessSymbolizer::locate_code(uint64_t address) {
+  CodeAt at;
+  Slot* slot = find_slot(address);
+  if (slot == nullptr) return at;
+  at.mapped = true;
+  if (ElfSymbolizer* elf = symbolizer_for(*slot)) {
+    uint64_t file_offset = address - slot->mapping.start + slot->mapping.offset;
+    if (std::optional<uint64_t> vaddr = elf->file_offset_to_vaddr(file_offset)) {
+      at.elf_vaddr = *vaddr;
+      at.rules = elf->call_frame_rules();
+    }
+  }
+  return at;
+}
+
+UserFrame ProcessSymbolizer::resolve(uint64_t address) {
+  Slot* slot = find_slot(address);
   UserFrame frame;
   ElfSymbolizer* elf = nullptr;
   if (slot != nullptr) {
@@ -243,6 +263,11 @@ ProcessSymbolizer::Slot* ProcessSymbolizer::adopt(const MapEntry& entry) {
 }
 
 ElfSymbolizer* ProcessSymbolizer::symbolizer_for(Slot& slot) {
+  if (!slot.open_attempted && slot.entry.path == "[vdso]") {
+    slot.open_attempted = true;
+    slot.elf = options_.files->vdso();
+    if (slot.elf != nullptr) slot.mapping.build_id = slot.elf->build_id();
+  }
   if (!slot.open_attempted && slot.entry.file_backed()) {
     slot.open_attempted = true;
     slot.elf = open_file(slot);

@@ -15,6 +15,7 @@
 #include "agent/perf_map.h"
 #include "agent/proc_maps.h"
 #include "agent/symbol_file_cache.h"
+#include "agent/user_stack_unwinder.h"
 #include "common/status.h"
 
 namespace flare::agent {
@@ -57,7 +58,7 @@ struct ProcessSymbolizerOptions {
 
 // Not thread-safe. Mapping objects are never freed while the symbolizer lives,
 // so `UserFrame::mapping` pointers stay valid and `serial`s stay unique.
-class ProcessSymbolizer {
+class ProcessSymbolizer final : public CodeLocator {
  public:
   explicit ProcessSymbolizer(uint32_t pid, ProcessSymbolizerOptions options = {});
   ~ProcessSymbolizer();
@@ -80,6 +81,10 @@ class ProcessSymbolizer {
   // (at most once per min_refresh_interval_ns): the JIT appends to it.
   uint64_t symbols_version();
 
+  // For the unwinder: the CFI of the code at `address`. Finds mappings as
+  // resolve() does, without counting symbolization stats.
+  CodeAt locate_code(uint64_t address) override;
+
   // Re-reads /proc/PID/maps now. Mappings that disappeared become retired;
   // on error (e.g. the process exited) the known mappings stay as they were.
   Status refresh();
@@ -101,6 +106,9 @@ class ProcessSymbolizer {
  private:
   struct Slot;
 
+  // The current mapping at `address`, re-reading the maps on a miss (rate
+  // limited), else a retired one; nullptr if none.
+  Slot* find_slot(uint64_t address);
   Slot* find_current(uint64_t address) const;
   Slot* find_retired(uint64_t address) const;
   bool may_refresh(uint64_t address) const;

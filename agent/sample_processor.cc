@@ -7,8 +7,12 @@
 namespace flare::agent {
 
 SampleProcessor::SampleProcessor(rec::RecordingWriter& writer, std::optional<KernelSymbolizer> kernel,
-                                 std::shared_ptr<SymbolFileCache> files)
-    : writer_(writer), kernel_(std::move(kernel)), files_(std::move(files)) {}
+                                 std::shared_ptr<SymbolFileCache> files, SampleProcessorOptions options)
+    : writer_(writer),
+      kernel_(std::move(kernel)),
+      files_(std::move(files)),
+      options_(options),
+      unwinder_(options.unwind, options.max_user_frames) {}
 
 ProcessSymbolizer& SampleProcessor::process_symbolizer(uint32_t pid) {
   auto& slot = processes_[pid];
@@ -157,6 +161,22 @@ void SampleProcessor::drop_stale_caches() {
 uint32_t SampleProcessor::intern_stack(uint32_t pid, const __u64* kernel_ips, int32_t kernel_bytes,
                                        const __u64* user_ips, int32_t user_bytes,
                                        std::string_view root_placeholder, size_t kernel_skip) {
+  user_pcs_scratch_.clear();
+  std::string_view user_end;
+  if (user_bytes > 0) {
+    size_t n = static_cast<size_t>(user_bytes) / sizeof(uint64_t);
+    user_pcs_scratch_.assign(user_ips, user_ips + std::min<size_t>(n, FLARE_MAX_USER_FRAMES));
+    if (n >= FLARE_MAX_USER_FRAMES) {
+      ++stats_.user_stacks_truncated;
+      user_end = "[truncated]";
+    }
+  }
+  return intern_pcs(pid, kernel_ips, kernel_bytes, user_pcs_scratch_, user_end, root_placeholder, kernel_skip);
+}
+
+uint32_t SampleProcessor::intern_pcs(uint32_t pid, const __u64* kernel_ips, int32_t kernel_bytes,
+                                     std::span<const uint64_t> user_pcs, std::string_view user_end,
+                                     std::string_view root_placeholder, size_t kernel_skip) {
   drop_stale_caches();
   stack_scratch_.clear();
   // Callers' return addresses point after the call; minus one puts them inside
@@ -168,16 +188,12 @@ uint32_t SampleProcessor::intern_stack(uint32_t pid, const __u64* kernel_ips, in
       stack_scratch_.push_back(kernel_frame(i == 0 ? ip : ip - 1));
     }
   }
-  if (user_bytes > 0) {
-    size_t n = static_cast<size_t>(user_bytes) / sizeof(uint64_t);
-    for (size_t i = 0; i < n && i < FLARE_MAX_USER_FRAMES; ++i) {
-      uint64_t ip = user_ips[i];
-      append_user_frames(pid, i == 0 ? ip : ip - 1);
-    }
-    if (n >= FLARE_MAX_USER_FRAMES) {
-      ++stats_.user_stacks_truncated;
-      stack_scratch_.push_back(truncated_frame());
-    }
+  for (size_t i = 0; i < user_pcs.size(); ++i) {
+    uint64_t ip = user_pcs[i];
+    append_user_frames(pid, i == 0 ? ip : ip - 1);
+  }
+  if (!user_end.empty()) {
+    stack_scratch_.push_back(user_end == "[truncated]" ? truncated_frame() : placeholder_frame(user_end));
   }
   if (!root_placeholder.empty()) stack_scratch_.push_back(placeholder_frame(root_placeholder));
   return writer_.intern_stack(stack_scratch_);
@@ -227,6 +243,53 @@ void SampleProcessor::process(const flare_cpu_sample& sample) {
   out.cpu = static_cast<uint16_t>(sample.cpu);
   out.stack = intern_stack(sample.pid, sample.kernel_ips, sample.kernel_stack_bytes, sample.user_ips,
                            sample.user_stack_bytes);
+  writer_.add_cpu_sample(out);
+}
+
+namespace {
+
+// The frame a stack ends in when its unwind stopped early: every sample says
+// how its stack ended, and a cut stack never passes for a whole one.
+std::string_view unwind_end_marker(UnwindStatus status) {
+  switch (status) {
+    case UnwindStatus::kComplete: return {};
+    case UnwindStatus::kTruncatedWindow:
+    case UnwindStatus::kTruncatedDepth: return "[truncated]";
+    case UnwindStatus::kNoUnwindInfo: return "[no unwind info]";
+    case UnwindStatus::kUnknownMapping: return "[unknown mapping]";
+    case UnwindStatus::kBadFrame: return "[unwind failed]";
+    case UnwindStatus::kNoStack: return "[user stack not copied]";
+  }
+  return "[unwind failed]";
+}
+
+}  // namespace
+
+void SampleProcessor::process(const flare_cpu_sample_copy& sample, size_t stack_bytes) {
+  ++stats_.samples;
+  writer_.set_thread(sample.pid, sample.tid, std::string_view(sample.comm, strnlen(sample.comm, FLARE_COMM_LEN)));
+  UnwindResult& unwound = unwind_scratch_;
+  if (sample.user_stack_bytes < 0) {
+    unwound.pcs.clear();
+    unwound.frame_pointer_steps = 0;
+    unwound.status = UnwindStatus::kNoStack;
+  } else {
+    UserRegisters regs = UserRegisters::all_known(sample.user_regs);
+    // The BPF side copies whole pages while one more fits the limit; a copy
+    // shorter than that stopped at the end of the stack mapping.
+    const bool cut = stack_bytes + FLARE_STACK_PAGE > options_.stack_copy_bytes;
+    StackWindow window(sample.user_regs[FLARE_USER_REG_SP], sample.stack, stack_bytes, cut);
+    unwinder_.unwind(regs, window, process_symbolizer(sample.pid), unwound);
+  }
+  ++stats_.unwind_status[static_cast<size_t>(unwound.status)];
+  stats_.unwind_frames += unwound.pcs.size();
+  stats_.unwind_frame_pointer_steps += unwound.frame_pointer_steps;
+  rec::CpuSample out;
+  out.time_ns = sample.time_ns;
+  out.tid = sample.tid;
+  out.cpu = static_cast<uint16_t>(sample.cpu);
+  out.stack = intern_pcs(sample.pid, sample.kernel_ips, sample.kernel_stack_bytes, unwound.pcs,
+                         unwind_end_marker(unwound.status), {}, 0);
   writer_.add_cpu_sample(out);
 }
 

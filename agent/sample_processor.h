@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <array>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,6 +16,7 @@
 
 #include "agent/kernel_symbolizer.h"
 #include "agent/process_symbolizer.h"
+#include "agent/user_stack_unwinder.h"
 #include "bpf/cpu_sample.h"
 #include "recorder/writer.h"
 
@@ -24,15 +27,28 @@ struct ProcessorStats {
   uint64_t user_stacks_truncated = 0;  // hit the frame cap: the stack ends in [truncated]
   uint64_t frames_unresolved = 0;      // distinct frames without a function name
   uint64_t frames_unknown_mapping = 0; // distinct user frames outside any mapping
+  // Samples with copied stacks, by how their unwind ended (UnwindStatus).
+  std::array<uint64_t, kUnwindStatusCount> unwind_status{};
+  uint64_t unwind_frames = 0;               // user frames those unwinds produced
+  uint64_t unwind_frame_pointer_steps = 0;  // ... of which by the frame-pointer fallback
+};
+
+struct SampleProcessorOptions {
+  UnwindMode unwind = UnwindMode::kAuto;  // for samples that carry a stack copy
+  size_t max_user_frames = 512;
+  uint32_t stack_copy_bytes = 32768;  // the BPF side's copy limit (CpuSamplerOptions)
 };
 
 class SampleProcessor {
  public:
   // kernel is empty when kernel symbols are unavailable.
   SampleProcessor(rec::RecordingWriter& writer, std::optional<KernelSymbolizer> kernel,
-                  std::shared_ptr<SymbolFileCache> files);
+                  std::shared_ptr<SymbolFileCache> files, SampleProcessorOptions options = {});
 
   void process(const flare_cpu_sample& sample);
+  // A sample with a stack copy: `stack_bytes` of `sample.stack` are valid.
+  // The user stack is unwound now and the copy is not kept.
+  void process(const flare_cpu_sample_copy& sample, size_t stack_bytes);
 
   // Interns the stack of raw instruction pointers as bpf_get_stack returns
   // them (leaf first; `*_bytes` filled, 0 or -errno): kernel frames, then
@@ -58,6 +74,12 @@ class SampleProcessor {
   ProcessSymbolizer::Stats symbolizer_stats() const;
 
  private:
+  // Kernel frames as bpf_get_stack gives them, then user pcs (leaf first: the
+  // first is exact, the rest are return addresses), then `user_end` (a
+  // marker of how the user stack ended, if not completely) and the root
+  // placeholder.
+  uint32_t intern_pcs(uint32_t pid, const __u64* kernel_ips, int32_t kernel_bytes, std::span<const uint64_t> user_pcs,
+                      std::string_view user_end, std::string_view root_placeholder, size_t kernel_skip);
   // Appends the frames of one user address to stack_scratch_: its inlined
   // functions (innermost first), then the function they are inlined into.
   void append_user_frames(uint32_t pid, uint64_t address);
@@ -105,6 +127,10 @@ class SampleProcessor {
   mutable std::unordered_map<uint64_t, uint8_t> kernel_roles_;  // KernelRole bits; kernel text never moves
   uint64_t generation_ = 0;  // the writer's chunk generation the caches belong to
   std::vector<uint32_t> stack_scratch_;
+  std::vector<uint64_t> user_pcs_scratch_;
+  SampleProcessorOptions options_;
+  UserStackUnwinder unwinder_;
+  UnwindResult unwind_scratch_;
   ProcessorStats stats_;
 };
 

@@ -1,5 +1,7 @@
 #include "agent/symbol_file_cache.h"
 
+#include "agent/vdso_image.h"
+
 namespace flare::agent {
 
 ElfSymbolizer* SymbolFileCache::find(const FileId& id) const {
@@ -27,6 +29,19 @@ ElfSymbolizer* SymbolFileCache::find_build(const std::string& build) const {
 
 void SymbolFileCache::alias(const FileId& id, ElfSymbolizer* shared, UniqueFd file) {
   aliases_.try_emplace(id, Alias{shared, std::move(file)});
+}
+
+ElfSymbolizer* SymbolFileCache::vdso() {
+  if (!vdso_attempted_) {
+    vdso_attempted_ = true;
+    Result<UniqueFd> image = open_vdso_image();
+    if (image.is_ok()) {
+      Result<std::unique_ptr<ElfSymbolizer>> opened =
+          ElfSymbolizer::open_fd(std::move(image).value().release(), "", "[vdso]", options_);
+      if (opened.is_ok()) vdso_ = std::move(opened).value();
+    }
+  }
+  return vdso_.get();
 }
 
 }  // namespace flare::agent

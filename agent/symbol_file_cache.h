@@ -52,6 +52,11 @@ class SymbolFileCache {
   size_t size() const { return files_.size() + aliases_.size(); }  // file identities served
   size_t opened() const { return files_.size(); }                    // files opened and indexed
 
+  // The vDSO image (see vdso_image.h), opened at the first call; nullptr if
+  // it cannot be (then [vdso] frames stay unnamed and are unwound by frame
+  // pointers).
+  ElfSymbolizer* vdso();
+
  private:
   struct FileIdHash {
     size_t operator()(const FileId& id) const {
@@ -68,6 +73,8 @@ class SymbolFileCache {
   };
   std::unordered_map<FileId, Alias, FileIdHash> aliases_;
   std::unordered_map<std::string, ElfSymbolizer*> by_build_;
+  std::unique_ptr<ElfSymbolizer> vdso_;
+  bool vdso_attempted_ = false;
 };
 
 }  // namespace flare::agent

@@ -4,8 +4,10 @@
 #include <charconv>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "agent/capture.h"
+#include "agent/unwind_mode.h"
 #include "cli/commands.h"
 #include "common/duration.h"
 
@@ -94,6 +96,8 @@ struct RecordArgs {
   bool offcpu = false;
   std::string offcpu_min = "100us";
   uint32_t offcpu_max_rate = 10000;
+  std::string unwind = "auto";
+  uint32_t stack_copy_kib = 32;
   std::vector<std::string> debug_dirs;
 };
 
@@ -123,6 +127,16 @@ int run_record(const RecordArgs& args) {
   options.offcpu_min_ns = *offcpu_min;
   options.offcpu_max_per_second = args.offcpu_max_rate;
   options.frequency_hz = args.frequency;
+  std::optional<agent::UnwindMode> unwind = agent::parse_unwind_mode(args.unwind);
+  if (!unwind) {
+    return report_error(
+        Status(ErrorCode::kInvalidArgument, "unknown --unwind '" + args.unwind + "'; choose from fp, dwarf, auto"));
+  }
+  options.unwind = *unwind;
+  if (args.stack_copy_kib % 4 != 0) {
+    return report_error(Status(ErrorCode::kInvalidArgument, "--stack-copy must be a multiple of 4 (KiB)"));
+  }
+  options.stack_copy_bytes = args.stack_copy_kib * 1024u;
   options.ring_buffer_bytes = args.ring_kib * 1024u;
   options.output_path = args.output;
   options.verbose = args.verbose;
@@ -179,6 +193,17 @@ CommandRunner add_record_command(CLI::App& app) {
                  "At most this many off-CPU intervals per second are recorded one by one; the\n"
                  "rest are totalled and counted as lost (offcpu_rate_limited). 0: no cap")
       ->capture_default_str();
+  app.add_option("--unwind", args->unwind,
+                 "How user stacks are taken: auto (copy the stack and unwind it with the code's\n"
+                 "CFI, by frame pointers where code has none), dwarf (CFI only), fp (frame\n"
+                 "pointers, in the kernel: cheapest, but loses frames of code built without them)")
+      ->capture_default_str()
+      ->type_name("MODE");
+  app.add_option("--stack-copy", args->stack_copy_kib,
+                 "KiB of stack copied per sample for auto/dwarf; deeper stacks end in [truncated]")
+      ->check(CLI::Range(4u, 64u))
+      ->capture_default_str()
+      ->type_name("KIB");
   app.add_option("-F,--frequency", args->frequency, "CPU sampling frequency in Hz")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();

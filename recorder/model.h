@@ -12,11 +12,12 @@
 
 namespace flare::rec {
 
-// 2.0: samples and stacks as record types 16 and 17 (docs/FORMAT.md); 2.1:
-// the frame flag kFrameInlined.
+// 2.0: samples and stacks as record types 16 and 17 (docs/FORMAT.md).
+// 2.1: header tags 12 and 13 (how user stacks were taken).
+// 2.2: the frame flag kFrameInlined.
 inline constexpr uint16_t kFormatMajor = 2;
 inline constexpr uint16_t kOldestReadableMajor = 1;
-inline constexpr uint16_t kFormatMinor = 1;
+inline constexpr uint16_t kFormatMinor = 2;
 
 struct TargetInfo {
   uint32_t pid = 0;
@@ -42,13 +43,17 @@ struct FileHeader {
   // (OffCpuTotal), not recorded one by one.
   uint64_t offcpu_min_ns = 0;
   uint32_t offcpu_max_per_second = 0;
+  // How user stacks were taken: "fp", "dwarf" or "auto" ("" in files before
+  // 2.1, which used frame pointers), and the stack copy size for the last two.
+  std::string user_stacks;
+  uint32_t stack_copy_bytes = 0;
 };
 
 enum class FrameKind : uint8_t { kUser = 0, kKernel = 1 };
 
 enum FrameFlags : uint8_t {
   kFrameResolved = 1 << 0,  // function name known
-  // (since 2.1) The frame is a function inlined into the next frame of the
+  // (since 2.2) The frame is a function inlined into the next frame of the
   // stack (toward the root), at the same address: the two are one machine
   // frame. Its file:line is inside the inlined function; the next frame's
   // is the call site. An older reader shows it as a caller-less frame of its

@@ -62,6 +62,8 @@ Status parse_header(ByteReader& in, FileHeader& h) {
       case HeaderTag::kClockRealtimeNs: h.clock_realtime_ns = v.varint(); break;
       case HeaderTag::kOffCpuMinNs: h.offcpu_min_ns = v.varint(); break;
       case HeaderTag::kOffCpuMaxPerSecond: h.offcpu_max_per_second = static_cast<uint32_t>(v.varint()); break;
+      case HeaderTag::kUserStacks: h.user_stacks = value; break;
+      case HeaderTag::kStackCopyBytes: h.stack_copy_bytes = static_cast<uint32_t>(v.varint()); break;
       default: break;  // a newer minor version's field
     }
     if (v.failed()) return corrupt("malformed file header field");

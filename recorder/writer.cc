@@ -44,6 +44,8 @@ std::string encode_header(const FileHeader& h) {
   put_varint_field(body, HeaderTag::kClockRealtimeNs, h.clock_realtime_ns);
   if (h.offcpu_min_ns) put_varint_field(body, HeaderTag::kOffCpuMinNs, h.offcpu_min_ns);
   if (h.offcpu_max_per_second) put_varint_field(body, HeaderTag::kOffCpuMaxPerSecond, h.offcpu_max_per_second);
+  if (!h.user_stacks.empty()) put_field(body, HeaderTag::kUserStacks, h.user_stacks);
+  if (h.stack_copy_bytes) put_varint_field(body, HeaderTag::kStackCopyBytes, h.stack_copy_bytes);
 
   ByteWriter out;
   out.raw(kFileMagic);

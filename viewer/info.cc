@@ -132,6 +132,44 @@ std::vector<std::string> split_events(const std::string& events) {
 }
 
 // "+1.234s (2024-05-01T12:00:01.234000Z)"
+std::string describe_user_stacks(const rec::FileHeader& h) {
+  std::string kib = std::to_string(h.stack_copy_bytes / 1024) + " KiB";
+  if (h.user_stacks == "auto") return "auto (CFI unwinding of a " + kib + " stack copy, frame pointers where code has none)";
+  if (h.user_stacks == "dwarf") return "dwarf (CFI unwinding of a " + kib + " stack copy)";
+  if (h.user_stacks == "fp") return "fp (frame pointers)";
+  return h.user_stacks;
+}
+
+// How the unwinds of CPU samples ended, from the agent's unwind_* stats
+// (absent for frame-pointer recordings).
+struct UnwindCounts {
+  std::vector<std::pair<std::string, uint64_t>> by_status;
+  uint64_t total = 0;
+  uint64_t count(std::string_view status) const {
+    for (const auto& [name, n] : by_status) {
+      if (name == status) return n;
+    }
+    return 0;
+  }
+};
+
+std::optional<UnwindCounts> unwind_counts(const rec::Recording& rec) {
+  static constexpr std::string_view kStatuses[] = {"complete",        "truncated_window", "truncated_depth",
+                                                   "no_unwind_info",  "unknown_mapping",  "bad_frame",
+                                                   "no_stack"};
+  UnwindCounts c;
+  for (std::string_view status : kStatuses) {
+    for (const auto& [name, value] : rec.stats) {
+      if (name.size() == status.size() + 7 && name.rfind("unwind_", 0) == 0 && name.substr(7) == status) {
+        c.by_status.emplace_back(std::string(status), value);
+        c.total += value;
+      }
+    }
+  }
+  if (c.by_status.empty()) return std::nullopt;
+  return c;
+}
+
 std::string describe_time(const rec::FileHeader& h, uint64_t t) {
   int64_t rel = since_capture_start_ns(h, t);
   std::string out = (rel >= 0 ? "+" : "") + format_seconds(rel);
@@ -269,6 +307,7 @@ void write_text(const rec::Recording& rec, const Facts& f, std::ostream& out) {
   out << "Events:      " << (h.events.empty() ? "?" : h.events) << '\n';
   out << "Frequency:   " << h.sample_frequency_hz << " Hz (" << format_duration_ns(sample_period_ns(h))
       << " per sample)\n";
+  if (!h.user_stacks.empty()) out << "User stacks: " << describe_user_stacks(h) << '\n';
   if (auto start = wall_time_ns(h, h.clock_monotonic_ns)) {
     out << "Started:     " << format_wall_time(*start) << '\n';
   }
@@ -310,6 +349,15 @@ void write_text(const rec::Recording& rec, const Facts& f, std::ostream& out) {
       sep = ", ";
     }
     out << '\n';
+  }
+
+  if (std::optional<UnwindCounts> unwind = unwind_counts(rec)) {
+    const UnwindCounts& c = *unwind;
+    out << "Unwinding:   " << c.total << " samples: " << c.count("complete") << " complete, "
+        << c.count("truncated_window") + c.count("truncated_depth") << " truncated (stack copy "
+        << c.count("truncated_window") << ", depth " << c.count("truncated_depth") << "), "
+        << c.count("no_unwind_info") << " no unwind info, " << c.count("unknown_mapping") << " unknown mapping, "
+        << c.count("bad_frame") << " bad frame, " << c.count("no_stack") << " no stack copy\n";
   }
 
   const Unresolved& u = f.unresolved;
@@ -386,6 +434,19 @@ void write_json(const rec::Recording& rec, const Facts& f, std::ostream& out) {
   json.end_array();
   json.field("sample_frequency_hz", h.sample_frequency_hz);
   json.field("sample_period_ns", sample_period_ns(h));
+  if (!h.user_stacks.empty()) {
+    json.key("user_stacks");
+    json.begin_object();
+    json.field("mode", h.user_stacks);
+    json.field("stack_copy_bytes", h.stack_copy_bytes);
+    json.end_object();
+  }
+  if (std::optional<UnwindCounts> unwind = unwind_counts(rec)) {
+    json.key("unwind");
+    json.begin_object();
+    for (const auto& [status, n] : unwind->by_status) json.field(status, n);
+    json.end_object();
+  }
 
   json.key("capture_start");
   json.begin_object();

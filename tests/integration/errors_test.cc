@@ -193,6 +193,9 @@ TEST_F(ErrorsTest, UsageErrorsExitTwo) {
       {"record", "-o", out.string()},                                  // neither -p nor a command
       {"record", "-p", "1", "-d", "5parsecs", "-o", out.string()},     // bad duration
       {"record", "-p", "not-a-pid", "-d", "1s", "-o", out.string()},  // bad PID
+      {"record", "-p", "1", "--unwind", "lbr", "-o", out.string()},    // unknown unwind mode
+      {"record", "-p", "1", "--stack-copy", "6", "-o", out.string()},  // not a multiple of 4 KiB
+      {"record", "-p", "1", "--stack-copy", "128", "-o", out.string()},  // over 64 KiB
       {"convert", out.string(), "--to", "no-such-format"},
       {"no-such-subcommand"},
   };

@@ -1,0 +1,107 @@
+#include "agent/thread_tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <string>
+
+#include "agent/bpf_error.h"
+#include "thread_tracer.skel.h"
+
+namespace flare::agent {
+
+namespace {
+
+struct SkeletonDeleter {
+  void operator()(thread_tracer_bpf* skel) const { thread_tracer_bpf__destroy(skel); }
+};
+struct LinkDeleter {
+  void operator()(bpf_link* link) const { bpf_link__destroy(link); }
+};
+struct RingBufferDeleter {
+  void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+};
+
+}  // namespace
+
+struct ThreadTracer::Impl {
+  EventHandler handler;
+  std::unique_ptr<thread_tracer_bpf, SkeletonDeleter> skel;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;
+  std::unique_ptr<ring_buffer, RingBufferDeleter> ring;
+};
+
+ThreadTracer::ThreadTracer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ThreadTracer::~ThreadTracer() {
+  detach();
+  impl_->ring.reset();
+  impl_->skel.reset();
+}
+
+Result<std::unique_ptr<ThreadTracer>> ThreadTracer::load(EventHandler handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->handler = std::move(handler);
+  impl->skel.reset(thread_tracer_bpf__open());
+  if (!impl->skel) return bpf_error(errno, "opening the BPF thread tracer");
+  int err = thread_tracer_bpf__load(impl->skel.get());
+  if (err) return bpf_error(-err, "loading the BPF thread tracer");
+  std::unique_ptr<ThreadTracer> tracer(new ThreadTracer(std::move(impl)));
+  tracer->impl_->ring.reset(ring_buffer__new(bpf_map__fd(tracer->impl_->skel->maps.flare_thread_events),
+                                             &ThreadTracer::on_record, tracer.get(), nullptr));
+  if (!tracer->impl_->ring) return bpf_error(errno, "opening the thread-event ring buffer");
+  return tracer;
+}
+
+Status ThreadTracer::add_target(uint32_t pid) {
+  uint8_t one = 1;
+  if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.flare_targets), &pid, &one, BPF_ANY) != 0) {
+    return bpf_error(errno, "adding PID " + std::to_string(pid) + " to the thread tracer's targets");
+  }
+  return Status::ok();
+}
+
+Status ThreadTracer::attach() {
+  for (bpf_program* program : {impl_->skel->progs.flare_thread_fork, impl_->skel->progs.flare_thread_exit}) {
+    bpf_link* link = bpf_program__attach(program);
+    if (!link) {
+      return bpf_error(errno, std::string("attaching the thread tracer to ") + bpf_program__section_name(program));
+    }
+    impl_->links.emplace_back(link);
+  }
+  return Status::ok();
+}
+
+void ThreadTracer::detach() { impl_->links.clear(); }
+
+int ThreadTracer::on_record(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<ThreadTracer*>(ctx);
+  if (size < sizeof(flare_thread_event)) {
+    ++self->malformed_records_;
+    return 0;
+  }
+  self->impl_->handler(*static_cast<const flare_thread_event*>(data));
+  return 0;
+}
+
+Result<int> ThreadTracer::drain() {
+  int n = ring_buffer__consume(impl_->ring.get());
+  if (n < 0) return Status::from_errno(-n, "draining the thread-event ring buffer");
+  return n;
+}
+
+Result<uint64_t> ThreadTracer::read_drops() const {
+  int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) return Status::from_errno(-ncpus, "counting possible CPUs");
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpus));
+  uint32_t cause = FLARE_THREAD_DROP_RINGBUF_FULL;
+  if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.flare_thread_drops), &cause, per_cpu.data()) != 0) {
+    return Status::from_errno(errno, "reading the thread tracer's drop counters");
+  }
+  uint64_t total = 0;
+  for (uint64_t n : per_cpu) total += n;
+  return total;
+}
+
+}  // namespace flare::agent
