@@ -391,6 +391,8 @@ class Capture {
     writer_->add_stat("maps_refreshes", ss.refreshes);
     writer_->add_stat("maps_refresh_errors", ss.refresh_errors);
     writer_->add_stat("file_open_errors", ss.open_errors);
+    writer_->add_stat("perf_maps_opened", ss.perf_maps_opened);
+    writer_->add_stat("jit_frames_resolved", ss.jit_resolved);
     writer_->add_stat("agent_cpu_user_ns", timeval_ns(usage.ru_utime));
     writer_->add_stat("agent_cpu_system_ns", timeval_ns(usage.ru_stime));
     writer_->add_stat("agent_peak_rss_kib", static_cast<uint64_t>(usage.ru_maxrss));

@@ -33,6 +33,8 @@ ProcessSymbolizer::Stats SampleProcessor::symbolizer_stats() const {
     total.unresolved += s.unresolved;
     total.refresh_errors += s.refresh_errors;
     total.open_errors += s.open_errors;
+    total.perf_maps_opened += s.perf_maps_opened;
+    total.jit_resolved += s.jit_resolved;
   }
   return total;
 }

@@ -385,6 +385,20 @@ TEST_F(SymbolsTest, NodeJitFunctionIsNamedFromItsPerfMap) {
   ASSERT_GT(main_samples, 100u);
   EXPECT_GE(static_cast<double>(in_hot), 0.5 * static_cast<double>(main_samples))
       << in_hot << " of " << main_samples << " main-thread samples have flareHotLoop as their leaf";
+  // info says where those names came from.
+  auto info = info_json(rec);
+  ASSERT_TRUE(info);
+  std::map<std::string, double> stats;
+  if (const google::protobuf::Value* list = json_get(*info, "stats")) {
+    for (const auto& item : list->list_value().values()) {
+      const auto& fields = item.struct_value().fields();
+      if (fields.count("name") && fields.count("value")) {
+        stats[fields.at("name").string_value()] = fields.at("value").number_value();
+      }
+    }
+  }
+  EXPECT_EQ(stats["perf_maps_opened"], 1);
+  EXPECT_GE(stats["jit_frames_resolved"], 1);
 }
 
 TEST_F(SymbolsTest, NodeInAContainerIsNamedFromThePerfMapUnderItsRoot) {
