@@ -37,6 +37,8 @@ enum class HeaderTag : uint32_t {
   kClockRealtimeNs = 9,
   kOffCpuMinNs = 10,         // since 1.1
   kOffCpuMaxPerSecond = 11,  // since 1.1
+  kAllocSampleRate = 12,     // since 2.1
+  kAllocSeed = 13,           // since 2.1
 };
 
 // Record types inside a data block. Unknown types are skipped by length;

@@ -13,9 +13,10 @@
 namespace flare::rec {
 
 // 2.0: samples and stacks as record types 16 and 17 (docs/FORMAT.md).
+// 2.1: allocations (header tags 12-13, alloc flags, lost causes 7-8).
 inline constexpr uint16_t kFormatMajor = 2;
 inline constexpr uint16_t kOldestReadableMajor = 1;
-inline constexpr uint16_t kFormatMinor = 0;
+inline constexpr uint16_t kFormatMinor = 1;
 
 struct TargetInfo {
   uint32_t pid = 0;
@@ -41,6 +42,11 @@ struct FileHeader {
   // (OffCpuTotal), not recorded one by one.
   uint64_t offcpu_min_ns = 0;
   uint32_t offcpu_max_per_second = 0;
+  // Allocation sampling (0 when allocations were not recorded): the mean
+  // number of bytes between samples (1: every allocation) and the seed of
+  // the sampler's generator.
+  uint64_t alloc_sample_rate = 0;
+  uint64_t alloc_seed = 0;
 };
 
 enum class FrameKind : uint8_t { kUser = 0, kKernel = 1 };
@@ -96,6 +102,13 @@ enum class LostCause : uint32_t {
   // Scheduler events the BPF side could not track (its per-thread table was
   // full, or the ring had no room): the thread's off-CPU time is incomplete.
   kOffCpuUntracked = 6,
+  // Sampled allocations whose free cannot be seen (the live table was full,
+  // or the free event was lost): they do not count as in use.
+  kAllocUntracked = 7,
+  // Allocator calls the tracer could not look at (no per-thread state, an
+  // unreadable return address or result, a program run the kernel skipped):
+  // the sampler never saw their bytes.
+  kAllocUnseen = 8,
 };
 
 // LostRecord::cpu when the kernel counts a loss for all CPUs together.
@@ -156,6 +169,12 @@ struct Wakeup {
   uint32_t waker_stack = 0;
 };
 
+enum AllocationFlags : uint8_t {
+  // Not tracked until freed (the tracer's live table was full): whether it
+  // is still in use is unknown, so in-use views leave it out.
+  kAllocUntracked = 1 << 0,
+};
+
 struct Allocation {
   uint64_t time_ns = 0;
   uint32_t tid = 0;
@@ -163,6 +182,7 @@ struct Allocation {
   uint64_t address = 0;
   uint64_t size = 0;    // bytes requested
   uint64_t weight = 0;  // bytes this sample stands for (sampling); = size when unsampled
+  uint8_t flags = 0;    // AllocationFlags (since 2.1)
 };
 
 struct Free {

@@ -62,6 +62,8 @@ Status parse_header(ByteReader& in, FileHeader& h) {
       case HeaderTag::kClockRealtimeNs: h.clock_realtime_ns = v.varint(); break;
       case HeaderTag::kOffCpuMinNs: h.offcpu_min_ns = v.varint(); break;
       case HeaderTag::kOffCpuMaxPerSecond: h.offcpu_max_per_second = static_cast<uint32_t>(v.varint()); break;
+      case HeaderTag::kAllocSampleRate: h.alloc_sample_rate = v.varint(); break;
+      case HeaderTag::kAllocSeed: h.alloc_seed = v.varint(); break;
       default: break;  // a newer minor version's field
     }
     if (v.failed()) return corrupt("malformed file header field");
@@ -314,6 +316,7 @@ class BlockParser {
         e.address = r.varint();
         e.size = r.varint();
         e.weight = r.varint();
+        if (!r.at_end()) e.flags = static_cast<uint8_t>(r.varint());  // since 2.1
         if (!lookup(stacks_, stack, e.stack)) return corrupt("allocation references an undefined stack");
         rec_.allocations.push_back(e);
         return Status::ok();

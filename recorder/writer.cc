@@ -44,6 +44,10 @@ std::string encode_header(const FileHeader& h) {
   put_varint_field(body, HeaderTag::kClockRealtimeNs, h.clock_realtime_ns);
   if (h.offcpu_min_ns) put_varint_field(body, HeaderTag::kOffCpuMinNs, h.offcpu_min_ns);
   if (h.offcpu_max_per_second) put_varint_field(body, HeaderTag::kOffCpuMaxPerSecond, h.offcpu_max_per_second);
+  if (h.alloc_sample_rate) {
+    put_varint_field(body, HeaderTag::kAllocSampleRate, h.alloc_sample_rate);
+    put_varint_field(body, HeaderTag::kAllocSeed, h.alloc_seed);
+  }
 
   ByteWriter out;
   out.raw(kFileMagic);
@@ -253,10 +257,12 @@ void RecordingWriter::add_allocation(const Allocation& e) {
   record_.varint(e.address);
   record_.varint(e.size);
   record_.varint(e.weight);
+  record_.varint(e.flags);
   end_record();
 }
 
 void RecordingWriter::add_free(const Free& e) {
+  ensure_thread(e.tid);  // readers find the process of the address through it
   begin_record(RecordType::kFree);
   put_time(e.time_ns);
   record_.varint(e.tid);
