@@ -31,9 +31,11 @@ void add_input_options(CLI::App& app, InputArgs& args) {
 void add_type_option(CLI::App& app, std::string& type) {
   app.add_option("--type", type,
                  "What the stacks weigh: cpu (CPU samples), offcpu (time off CPU: blocked + run-queue wait, "
-                 "needs a recording made with --events cpu,offcpu) or wall (both: wall-clock time)")
+                 "needs a recording made with --events cpu,offcpu), wall (both: wall-clock time), alloc "
+                 "(bytes allocated) or inuse (bytes still in use at the end); alloc and inuse need a "
+                 "recording made with --alloc, and pprof output then has Go's heap profile layout")
       ->capture_default_str()
-      ->check(CLI::IsMember({"cpu", "offcpu", "wall"}));
+      ->check(CLI::IsMember({"cpu", "offcpu", "wall", "alloc", "inuse"}));
 }
 
 viewer::Signal signal_of(const std::string& type) { return viewer::parse_signal(type).value_or(viewer::Signal::kCpu); }
