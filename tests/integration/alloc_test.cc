@@ -139,6 +139,15 @@ TEST_F(AllocTest, InuseProfileAndTopRead) {
   ASSERT_TRUE(text.status.ok()) << text.err;
   EXPECT_NE(text.out.find("alloc_b"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("in use at the end"), std::string::npos) << text.out;
+  // leaks: what is left at the end is alloc_b's 300 MiB and alloc_c's 4 MiB.
+  RunResult leaks = flare({"leaks", path("alloc.flare").string(), "--json", "-n", "0"});
+  ASSERT_TRUE(leaks.status.ok()) << leaks.err;
+  auto leaks_json = parse_json_object(leaks.out);
+  ASSERT_TRUE(leaks_json) << leaks.out;
+  const google::protobuf::Value* leaked = json_get(*leaks_json, "bytes");
+  ASSERT_NE(leaked, nullptr) << leaks.out;
+  EXPECT_NEAR(leaked->number_value(), 304.0 * 1024 * 1024, 0.15 * 304 * 1024 * 1024) << leaks.out;
+  EXPECT_NE(leaks.out.find("alloc_b"), std::string::npos) << leaks.out;
   auto info = info_json(path("alloc.flare"));
   ASSERT_TRUE(info);
   const google::protobuf::Value* samples = json_get(*info, "total_samples");

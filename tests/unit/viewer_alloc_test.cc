@@ -21,6 +21,7 @@
 #include "viewer/alloc_profile.h"
 #include "viewer/folded.h"
 #include "viewer/info.h"
+#include "viewer/leaks.h"
 #include "viewer/pprof.h"
 #include "viewer/signal.h"
 #include "viewer/top.h"
@@ -187,6 +188,29 @@ TEST(ViewerAlloc, InfoShowsSamplingTotalsAndTable) {
   std::ostringstream json;
   ASSERT_TRUE(write_info(k.rec(), true, json).is_ok());
   EXPECT_NE(json.str().find("\"inuse_bytes\": 6596"), std::string::npos) << json.str();
+}
+
+TEST(ViewerAlloc, LeaksByAgeAndStack) {
+  AllocRecording k;  // ends at t=7: the live blocks are 3 ns and 1 ns old
+  std::ostringstream all;
+  ASSERT_TRUE(write_leaks(k.rec(), LeaksOptions{}, all).is_ok());
+  EXPECT_NE(all.str().find("In use at the end: 6.44KiB in 2 objects (2 samples) from 1 stacks, estimated from one "
+                           "sample per 1KiB\n\n6.44KiB in 2 objects (2 samples), allocated 0.000s to 0.000s "
+                           "before the end\n    alloc_b\n    main\n"),
+            std::string::npos)
+      << all.str();
+  LeaksOptions old;
+  old.min_age_ns = 2;
+  old.json = true;
+  std::ostringstream json;
+  ASSERT_TRUE(write_leaks(k.rec(), old, json).is_ok());
+  EXPECT_NE(json.str().find("\"bytes\": 2500"), std::string::npos) << json.str();
+  EXPECT_NE(json.str().find("\"oldest_age_ns\": 3"), std::string::npos) << json.str();
+  EXPECT_EQ(json.str().find("\"bytes\": 4096"), std::string::npos) << json.str();
+  testing::KnownRecording cpu;
+  std::ostringstream none;
+  EXPECT_FALSE(write_leaks(cpu.rec(), LeaksOptions{}, none).is_ok());
+  EXPECT_TRUE(none.str().empty());
 }
 
 TEST(ViewerAlloc, GoPprofReadsBothIndexes) {
