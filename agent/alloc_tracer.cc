@@ -230,9 +230,12 @@ Result<AllocTargetReport> AllocTracer::add_target(uint32_t pid) {
     report.warnings.push_back("process " + std::to_string(pid) + " maps " + other +
                               ": allocations served by it are not seen (flare hooks glibc's allocator)");
   }
+  for (std::string& w : executable_allocator_warnings(pid)) report.warnings.push_back(std::move(w));
   if (!libraries.libc) {
-    return Status(ErrorCode::kUnsupported, "process " + std::to_string(pid) +
-                                               " maps no glibc libc (static binary?): --alloc needs glibc's malloc");
+    return Status(ErrorCode::kUnsupported,
+                  "process " + std::to_string(pid) + " maps no glibc libc" +
+                      (report.warnings.empty() ? std::string(" (static binary?)") : " (" + report.warnings.back() + ")") +
+                      ": --alloc needs glibc's malloc");
   }
   flare_alloc_target target{};
   if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.flare_alloc_targets), &pid, &target, BPF_ANY) != 0) {

@@ -1,7 +1,10 @@
 #include "agent/allocator_libraries.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <string_view>
+
+#include "agent/elf_functions.h"
 
 namespace flare::agent {
 
@@ -34,6 +37,26 @@ AllocatorLibraries find_allocator_libraries(const std::vector<MapEntry>& maps) {
                name.find("mimalloc") != std::string_view::npos) {
       out.other_allocators.push_back(m.path);
     }
+  }
+  return out;
+}
+
+std::vector<std::string> executable_allocator_warnings(uint32_t pid) {
+  const std::string exe = "/proc/" + std::to_string(pid) + "/exe";
+  auto functions = ElfFunctions::read(exe);
+  if (!functions.is_ok()) return {};
+  std::error_code ec;
+  std::string path = std::filesystem::read_symlink(exe, ec).string();
+  if (ec) path = exe;
+  std::vector<std::string> out;
+  // .go.buildinfo and .gopclntab stay in stripped Go binaries.
+  if (functions->find("runtime.mallocgc") || functions->has_section(".go.buildinfo") ||
+      functions->has_section(".gopclntab")) {
+    out.push_back(path + " is a Go program: its Go heap allocations are not seen, only those through glibc (cgo)");
+  } else if (functions->find("malloc")) {
+    out.push_back(path + " has its own malloc: allocations it serves are not seen (flare hooks glibc's allocator)");
+  } else if (!functions->has_interpreter()) {
+    out.push_back(path + " is statically linked: its allocations are not seen (flare hooks glibc's shared libc)");
   }
   return out;
 }

@@ -29,6 +29,12 @@ struct AllocatorLibraries {
 
 AllocatorLibraries find_allocator_libraries(const std::vector<MapEntry>& maps);
 
+// One line per allocator the target's executable brings itself, whose
+// allocations glibc's probes do not see: its own malloc (a statically linked
+// jemalloc or tcmalloc), or Go's runtime heap. Empty when it has none or
+// cannot be read.
+std::vector<std::string> executable_allocator_warnings(uint32_t pid);
+
 // Paths through which flare opens (and the kernel resolves) a target's
 // library: the mapped file itself (/proc/PID/map_files/START-END, valid even
 // if the file was replaced on disk), then the path inside the target's root.

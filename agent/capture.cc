@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <random>
@@ -396,20 +397,34 @@ class Capture {
     if (options_.on_warning) options_.on_warning(line);
   }
 
-  // After the spawned command's exec: does it map the libc the probes were
-  // attached to (flare's own), and no other allocator? Checked until its
-  // libc is mapped, for a few seconds at most.
+  // After the spawned command's exec: does it bring its own allocator, and
+  // does it map the libc the probes were attached to (flare's own)? Checked
+  // on every loop turn until the exec has happened and libc is mapped (a
+  // dynamically linked program maps it before main runs), for about 5 s at
+  // most.
   void check_child_allocator() {
     const uint32_t pid = static_cast<uint32_t>(child_->pid());
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+    if (ec) return;
+    if (!child_execed_) {
+      if (exe == std::filesystem::read_symlink("/proc/self/exe", ec)) return;  // still flare, held or execing
+      child_execed_ = true;
+      const std::vector<std::string> warnings = executable_allocator_warnings(pid);
+      for (const std::string& w : warnings) warn(w);
+      // Its allocations bypass glibc (or it has no libc): said once is enough.
+      if (!warnings.empty()) child_checked_ = true;
+      if (child_checked_) return;
+    }
     auto maps = read_proc_maps(pid);
-    if (!maps.is_ok()) return;
     auto self = read_proc_maps(static_cast<uint32_t>(getpid()));
-    if (!self.is_ok()) return;
+    if (!maps.is_ok() || !self.is_ok()) return;
     const AllocatorLibraries child = find_allocator_libraries(*maps);
     const AllocatorLibraries own = find_allocator_libraries(*self);
     if (!child.libc) {
+      // A static executable was named at the exec (warnings above).
       if (++child_checks_ > 50) {
-        warn("the command maps no glibc libc: its allocations are not seen");
+        warn("the command maps no glibc libc (static binary?): its allocations are not seen");
         child_checked_ = true;
       }
       return;
@@ -524,6 +539,7 @@ class Capture {
   std::unique_ptr<AllocTracer> alloc_;
   uint64_t alloc_seed_ = 0;
   bool child_checked_ = false;
+  bool child_execed_ = false;
   int child_checks_ = 0;
   std::unique_ptr<OffCpuTracer> offcpu_;
   std::unique_ptr<CpuSampler> sampler_;  // last: destroyed (detached) first

@@ -31,19 +31,27 @@ Result<ElfFunctions> ElfFunctions::read(const std::string& path) {
   size_t nphdr = 0;
   if (elf_getphdrnum(elf.get(), &nphdr) != 0) return Status(ErrorCode::kCorruptData, path + ": no program headers");
   std::vector<GElf_Phdr> loads;
+  bool interpreter = false;
   for (size_t i = 0; i < nphdr; ++i) {
     GElf_Phdr ph;
-    if (gelf_getphdr(elf.get(), static_cast<int>(i), &ph) && ph.p_type == PT_LOAD) loads.push_back(ph);
+    if (!gelf_getphdr(elf.get(), static_cast<int>(i), &ph)) continue;
+    if (ph.p_type == PT_LOAD) loads.push_back(ph);
+    if (ph.p_type == PT_INTERP) interpreter = true;
   }
 
   ElfFunctions out;
   out.path_ = path;
+  out.has_interpreter_ = interpreter;
+  size_t shstrndx = 0;
+  const bool have_names = elf_getshdrstrndx(elf.get(), &shstrndx) == 0;
   Elf_Scn* scn = nullptr;
   while ((scn = elf_nextscn(elf.get(), scn)) != nullptr) {
     GElf_Shdr sh;
-    if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) || sh.sh_entsize == 0) {
-      continue;
+    if (!gelf_getshdr(scn, &sh)) continue;
+    if (have_names) {
+      if (const char* name = elf_strptr(elf.get(), shstrndx, sh.sh_name)) out.sections_.insert(name);
     }
+    if ((sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) || sh.sh_entsize == 0) continue;
     Elf_Data* data = elf_getdata(scn, nullptr);
     if (!data) continue;
     const size_t n = sh.sh_size / sh.sh_entsize;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,18 @@ class ElfFunctions {
   static Result<ElfFunctions> read(const std::string& path);
 
   const ElfFunction* find(const std::string& name) const;
+  bool has_section(const std::string& name) const { return sections_.count(name) != 0; }
+  // Has a program interpreter (PT_INTERP): the dynamic linker loads its
+  // libraries, libc among them. False for a static executable.
+  bool has_interpreter() const { return has_interpreter_; }
   // Up to `n` bytes of the file at `file_offset` (fewer at the end).
   Result<std::vector<uint8_t>> code(uint64_t file_offset, size_t n) const;
 
  private:
   std::string path_;
   std::map<std::string, ElfFunction> functions_;
+  std::set<std::string> sections_;
+  bool has_interpreter_ = false;
 };
 
 }  // namespace flare::agent

@@ -94,8 +94,7 @@ struct thread_state {
 	__u64 last_ret; /* arrives with the same sp and return address */
 	__u32 last_site;
 	__u32 initialized;
-	/* The call whose return the session waits for. */
-	__u64 pending_sp;
+	/* The call whose return the session waits for (0 func: none). */
 	__u64 pending_size;
 	__u64 pending_old;    /* realloc: a tracked block it frees */
 	__u64 pending_memptr; /* posix_memalign: where the result goes */
@@ -391,7 +390,6 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 tgid, struct flar
 	}
 	if (!sampled && !old)
 		return 1; /* no return probe: the common, cheap case */
-	st->pending_sp = sp;
 	st->pending_size = size;
 	st->pending_old = old;
 	st->pending_memptr = memptr;
