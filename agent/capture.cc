@@ -9,10 +9,15 @@
 
 #include <cerrno>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <optional>
+#include <random>
 #include <sstream>
 
+#include "agent/alloc_processor.h"
+#include "agent/alloc_tracer.h"
+#include "agent/allocator_libraries.h"
 #include "agent/cpu_idle_time.h"
 #include "agent/cpu_sampler.h"
 #include "agent/kernel_symbolizer.h"
@@ -63,7 +68,7 @@ bool has_exited(const UniqueFd& pidfd) {
   return ::poll(&p, 1, 0) > 0;
 }
 
-rec::FileHeader make_header(const CaptureOptions& options, const std::vector<uint32_t>& pids) {
+rec::FileHeader make_header(const CaptureOptions& options, const std::vector<uint32_t>& pids, uint64_t seed) {
   rec::FileHeader h;
   h.flare_version = FLARE_VERSION_STRING;
   utsname u{};
@@ -89,6 +94,11 @@ rec::FileHeader make_header(const CaptureOptions& options, const std::vector<uin
     h.events += h.events.empty() ? "offcpu" : ",offcpu";
     h.offcpu_min_ns = options.offcpu_min_ns;
     h.offcpu_max_per_second = options.offcpu_max_per_second;
+  }
+  if (options.alloc) {
+    h.events += h.events.empty() ? "alloc" : ",alloc";
+    h.alloc_sample_rate = std::max<uint64_t>(1, options.alloc_rate);
+    h.alloc_seed = seed;
   }
   h.clock_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
   h.clock_realtime_ns = clock_ns(CLOCK_REALTIME);
@@ -130,6 +140,7 @@ class Capture {
     if (sampler_) sampler_->detach();
     if (offcpu_) offcpu_->detach();
     if (threads_) threads_->detach();
+    if (alloc_) alloc_->detach();
     if (st.is_ok()) st = finalize();
     if (!st.is_ok()) {
       fail_cleanup();
@@ -181,6 +192,16 @@ class Capture {
     }
 
     FLARE_ASSIGN_OR_RETURN(threads_, ThreadTracer::load([this](const flare_thread_event& e) { on_thread_event(e); }));
+    if (options_.alloc) {
+      alloc_seed_ = options_.alloc_seed ? *options_.alloc_seed : std::random_device{}();
+      AllocTracerOptions tracer_options;
+      tracer_options.sample_rate = std::max<uint64_t>(1, options_.alloc_rate);
+      tracer_options.seed = alloc_seed_;
+      tracer_options.seed_threads_by_tid = !options_.alloc_seed.has_value();
+      FLARE_ASSIGN_OR_RETURN(alloc_, AllocTracer::load(
+                                         tracer_options, [this](const flare_alloc_event& e) { alloc_processor_->process(e); },
+                                         [this](const flare_free_event& e) { alloc_processor_->process(e); }));
+    }
 
     // After the BPF objects: loading them parses the kernel's BTF (tens of
     // MiB, freed again), and the kernel symbols should not add to that peak.
@@ -194,7 +215,7 @@ class Capture {
     rec::WriterOptions writer_options;
     writer_options.flush_interval_ns = options_.flush_interval_ns;
     writer_options.chunk_duration_ns = options_.chunk_duration_ns;
-    const rec::FileHeader header = make_header(options_, pids_);
+    const rec::FileHeader header = make_header(options_, pids_, alloc_seed_);
     FLARE_ASSIGN_OR_RETURN(writer_, rec::RecordingWriter::create(summary_.output_path, header, writer_options));
     SampleProcessorOptions processor_options;
     processor_options.unwind = options_.unwind;
@@ -204,6 +225,7 @@ class Capture {
     processor_.emplace(*writer_, std::move(kernel_symbols), std::make_shared<SymbolFileCache>(symbolizer_options),
                        processor_options);
     offcpu_processor_.emplace(*writer_, *processor_, header.clock_monotonic_ns);
+    alloc_processor_.emplace(*writer_, *processor_, header.alloc_sample_rate);
 
     if (sampler_) {
       for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(sampler_->add_target(pid));
@@ -216,6 +238,21 @@ class Capture {
     }
     for (uint32_t pid : pids_) FLARE_RETURN_IF_ERROR(threads_->add_target(pid));
     FLARE_RETURN_IF_ERROR(threads_->attach());
+    if (alloc_) {
+      // A held child has not exec'd yet: its mappings are flare's own, whose
+      // libc is (normally) the one the command will map; record() checks
+      // that after the exec. Probes are placed by file, so they attach now.
+      for (uint32_t pid : pids_) {
+        FLARE_ASSIGN_OR_RETURN(AllocTargetReport report, alloc_->add_target(pid));
+        for (const std::string& w : report.warnings) warn(w);
+        if (options_.verbose) {
+          for (const AllocProbe& p : report.probes) {
+            warn("probe " + p.function + "+" + std::to_string(p.offset) + " in " + p.library +
+                 (p.emulated ? " (emulated)" : " (single-stepped)"));
+          }
+        }
+      }
+    }
     if (child_) FLARE_RETURN_IF_ERROR(child_->release());
 
     for (size_t i = 0; i < pids_.size(); ++i) {
@@ -254,7 +291,17 @@ class Capture {
       }
       int timeout_ms = 100;
       if (deadline) timeout_ms = static_cast<int>(std::min<uint64_t>(100, (deadline - now) / 1000000 + 1));
-      if (sampler_) {
+      if (alloc_) {
+        // Allocation events come fastest: their ring is the one waited on
+        // (it wakes the agent when a quarter full); the others are drained.
+        FLARE_ASSIGN_OR_RETURN(int n, alloc_->poll(timeout_ms));
+        (void)n;
+        if (sampler_) {
+          FLARE_ASSIGN_OR_RETURN(int drained, sampler_->drain());
+          (void)drained;
+        }
+        if (child_ && !child_checked_) check_child_allocator();
+      } else if (sampler_) {
         FLARE_ASSIGN_OR_RETURN(int n, sampler_->poll(timeout_ms));
         (void)n;
       } else {
@@ -367,7 +414,93 @@ class Capture {
     return Status::ok();
   }
 
+  void warn(const std::string& line) {
+    if (options_.on_warning) options_.on_warning(line);
+  }
+
+  // After the spawned command's exec: does it bring its own allocator, and
+  // does it map the libc the probes were attached to (flare's own)? Checked
+  // on every loop turn until the exec has happened and libc is mapped (a
+  // dynamically linked program maps it before main runs), for about 5 s at
+  // most.
+  void check_child_allocator() {
+    const uint32_t pid = static_cast<uint32_t>(child_->pid());
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+    if (ec) return;
+    if (!child_execed_) {
+      if (exe == std::filesystem::read_symlink("/proc/self/exe", ec)) return;  // still flare, held or execing
+      child_execed_ = true;
+      const std::vector<std::string> warnings = executable_allocator_warnings(pid);
+      for (const std::string& w : warnings) warn(w);
+      // Its allocations bypass glibc (or it has no libc): said once is enough.
+      if (!warnings.empty()) child_checked_ = true;
+      if (child_checked_) return;
+    }
+    auto maps = read_proc_maps(pid);
+    auto self = read_proc_maps(static_cast<uint32_t>(getpid()));
+    if (!maps.is_ok() || !self.is_ok()) return;
+    const AllocatorLibraries child = find_allocator_libraries(*maps);
+    const AllocatorLibraries own = find_allocator_libraries(*self);
+    if (!child.libc) {
+      // A static executable was named at the exec (warnings above).
+      if (++child_checks_ > 50) {
+        warn("the command maps no glibc libc (static binary?): its allocations are not seen");
+        child_checked_ = true;
+      }
+      return;
+    }
+    child_checked_ = true;
+    for (const std::string& other : child.other_allocators) {
+      warn("the command maps " + other + ": allocations served by it are not seen (flare hooks glibc's allocator)");
+    }
+    if (own.libc && (child.libc->inode != own.libc->inode || child.libc->dev_major != own.libc->dev_major ||
+                     child.libc->dev_minor != own.libc->dev_minor)) {
+      warn("the command maps " + child.libc->path + ", not the libc flare probed (" + own.libc->path +
+           "): its allocations are not seen; attach with -p instead");
+    }
+  }
+
+  Status finalize_alloc() {
+    FLARE_ASSIGN_OR_RETURN(int drained, alloc_->drain());
+    (void)drained;
+    FLARE_ASSIGN_OR_RETURN(auto drops, alloc_->read_drops());
+    static constexpr rec::LostCause kCauses[FLARE_ALLOC_DROP_MAX] = {
+        rec::LostCause::kRingBufferFull, rec::LostCause::kAllocUntracked,  rec::LostCause::kAllocUntracked,
+        rec::LostCause::kUserStackFailed, rec::LostCause::kAllocUnseen,    rec::LostCause::kAllocUnseen};
+    static constexpr const char* kDropStats[FLARE_ALLOC_DROP_MAX] = {
+        "alloc_ring_full", "alloc_free_ring_full", "alloc_live_table_full",
+        "alloc_user_stack_failed", "alloc_no_thread_state", "alloc_read_failed"};
+    for (int cause = 0; cause < FLARE_ALLOC_DROP_MAX; ++cause) {
+      uint64_t count = add_lost_per_cpu(kCauses[cause], drops[cause]);
+      writer_->add_stat(kDropStats[cause], count);
+      if (cause != FLARE_ALLOC_DROP_USER_STACK) summary_.lost += count;
+    }
+    FLARE_ASSIGN_OR_RETURN(uint64_t misses, alloc_->read_recursion_misses());
+    writer_->add_stat("alloc_program_recursion_misses", misses);
+    if (misses) {
+      writer_->add_lost({rec::LostCause::kAllocUnseen, rec::kLostCpuUnknown, misses});
+      summary_.lost += misses;
+    }
+    FLARE_ASSIGN_OR_RETURN(auto calls, alloc_->read_calls());
+    static constexpr const char* kCallStats[FLARE_ALLOC_FUNC_MAX] = {
+        nullptr, "alloc_calls_malloc", "alloc_calls_calloc", "alloc_calls_realloc", "alloc_calls_memalign",
+        "alloc_calls_posix_memalign", "alloc_calls_new", "alloc_calls_valloc", "alloc_calls_free"};
+    for (int func = 1; func < FLARE_ALLOC_FUNC_MAX; ++func) writer_->add_stat(kCallStats[func], calls[func]);
+    FLARE_ASSIGN_OR_RETURN(uint64_t live, alloc_->live_entries());
+    writer_->add_stat("alloc_live_table_capacity", FLARE_ALLOC_MAX_LIVE);
+    writer_->add_stat("alloc_live_table_used", live);
+    const AllocStats& as = alloc_processor_->stats();
+    writer_->add_stat("alloc_samples", as.samples);
+    writer_->add_stat("alloc_frees", as.frees);
+    writer_->add_stat("alloc_malformed_ring_records", alloc_->malformed_records());
+    summary_.alloc_samples = as.samples;
+    summary_.alloc_frees = as.frees;
+    return Status::ok();
+  }
+
   Status finalize() {
+    if (alloc_) FLARE_RETURN_IF_ERROR(finalize_alloc());
     if (offcpu_) FLARE_RETURN_IF_ERROR(finalize_offcpu());
     if (sampler_) FLARE_RETURN_IF_ERROR(finalize_cpu());
     FLARE_RETURN_IF_ERROR(finalize_threads());
@@ -447,6 +580,7 @@ class Capture {
     if (sampler_) sampler_->detach();
     if (offcpu_) offcpu_->detach();
     if (threads_) threads_->detach();
+    if (alloc_) alloc_->detach();
     if (writer_) writer_->abandon();
     if (child_) child_->abort();
   }
@@ -460,6 +594,12 @@ class Capture {
   std::optional<SampleProcessor> processor_;
   std::optional<OffCpuProcessor> offcpu_processor_;
   std::unique_ptr<ThreadTracer> threads_;
+  std::optional<AllocProcessor> alloc_processor_;
+  std::unique_ptr<AllocTracer> alloc_;
+  uint64_t alloc_seed_ = 0;
+  bool child_checked_ = false;
+  bool child_execed_ = false;
+  int child_checks_ = 0;
   std::unique_ptr<OffCpuTracer> offcpu_;
   std::unique_ptr<CpuSampler> sampler_;  // last: destroyed (detached) first
   uint64_t thread_events_ = 0;

@@ -5,7 +5,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/unwind_mode.h"
@@ -19,6 +22,9 @@ struct CaptureOptions {
   uint64_t duration_ns = 0;           // 0: until stopped or the targets exit
   bool cpu = true;                    // sample CPU stacks
   bool offcpu = false;                // trace scheduler park/unpark
+  bool alloc = false;                 // sample allocations, track sampled blocks until freed
+  uint64_t alloc_rate = 512 * 1024;   // mean bytes between allocation samples; 1: every allocation
+  std::optional<uint64_t> alloc_seed; // fixed: reproducible sampling; none: a random seed
   uint32_t frequency_hz = 99;
   UnwindMode unwind = UnwindMode::kAuto;  // user stacks of CPU samples
   uint32_t stack_copy_bytes = 32768;      // per sample, for dwarf and auto
@@ -31,12 +37,17 @@ struct CaptureOptions {
   bool verbose = false;
   // Searched for separate debug info before the standard places.
   std::vector<std::string> debug_dirs;
+  // Called with one line for every condition that makes the recording less
+  // complete than asked (e.g. an allocator flare does not hook).
+  std::function<void(std::string_view)> on_warning;
 };
 
 struct CaptureSummary {
   std::string output_path;
   uint64_t samples = 0;
   uint64_t offcpu_intervals = 0;
+  uint64_t alloc_samples = 0;    // sampled allocations recorded
+  uint64_t alloc_frees = 0;      // ... and frees of them
   uint64_t lost = 0;             // target samples dropped in the kernel
   uint64_t ticks_due = 0;        // sampler timer ticks due while CPUs were busy
   uint64_t ticks_missed = 0;     // ... for which the sampler did not run

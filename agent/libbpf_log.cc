@@ -15,9 +15,16 @@ std::mutex g_mutex;
 std::string g_last_warning;
 
 int log_callback(enum libbpf_print_level level, const char* format, va_list args) {
+  if (g_verbose) {
+    // Whole, not through `line`: a verifier log runs to many KiB and its
+    // end says why a program was refused.
+    va_list copy;
+    va_copy(copy, args);
+    std::vfprintf(stderr, format, copy);
+    va_end(copy);
+  }
   char line[1024];
   vsnprintf(line, sizeof line, format, args);
-  if (g_verbose) std::fputs(line, stderr);
   if (level == LIBBPF_WARN) {
     std::lock_guard lock(g_mutex);
     g_last_warning = line;

@@ -57,29 +57,51 @@ Result<std::vector<uint32_t>> parse_pids(const std::vector<std::string>& specs) 
 
 // "cpu,offcpu": the signals to record. Names from DESIGN.md's vocabulary
 // that flare cannot record yet are refused by name rather than ignored.
-Status parse_events(const std::vector<std::string>& specs, bool offcpu_flag, agent::CaptureOptions& options) {
+Status parse_events(const std::vector<std::string>& specs, bool offcpu_flag, bool alloc_flag,
+                    agent::CaptureOptions& options) {
+  options.offcpu = offcpu_flag;
+  options.alloc = alloc_flag;
   if (specs.empty()) {
     options.cpu = true;
-    options.offcpu = offcpu_flag;
     return Status::ok();
   }
   options.cpu = false;
-  options.offcpu = offcpu_flag;
   for (std::string_view item : list_items(specs)) {
     if (item == "cpu") {
       options.cpu = true;
     } else if (item == "offcpu") {
       options.offcpu = true;
-    } else if (item == "alloc" || item == "goroutine") {
+    } else if (item == "alloc") {
+      options.alloc = true;
+    } else if (item == "goroutine") {
       return Status(ErrorCode::kInvalidArgument,
-                    "--events " + std::string(item) + " is not implemented yet; flare records cpu and offcpu");
+                    "--events goroutine is not implemented yet; flare records cpu, offcpu and alloc");
     } else {
       return Status(ErrorCode::kInvalidArgument,
-                    "unknown event '" + std::string(item) + "' in --events; choose from cpu, offcpu");
+                    "unknown event '" + std::string(item) + "' in --events; choose from cpu, offcpu, alloc");
     }
   }
-  if (!options.cpu && !options.offcpu) return Status(ErrorCode::kInvalidArgument, "--events names no event");
+  if (!options.cpu && !options.offcpu && !options.alloc) {
+    return Status(ErrorCode::kInvalidArgument, "--events names no event");
+  }
   return Status::ok();
+}
+
+// "512KiB", "1MiB", "4096": bytes, with binary suffixes.
+Result<uint64_t> parse_bytes(const std::string& text) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  std::string_view suffix(end, text.data() + text.size() - end);
+  uint64_t unit = 0;
+  if (suffix.empty() || suffix == "B") unit = 1;
+  if (suffix == "KiB" || suffix == "K" || suffix == "k") unit = 1024;
+  if (suffix == "MiB" || suffix == "M") unit = 1024 * 1024;
+  if (suffix == "GiB" || suffix == "G") unit = 1024 * 1024 * 1024;
+  if (ec != std::errc() || end == text.data() || unit == 0 || value == 0 || value > (uint64_t{1} << 32) / unit) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "invalid --alloc-rate '" + text + "': give bytes between 1 and 4GiB, e.g. 512KiB or 1");
+  }
+  return value * unit;
 }
 
 struct RecordArgs {
@@ -99,6 +121,9 @@ struct RecordArgs {
   std::string unwind = "auto";
   uint32_t stack_copy_kib = 32;
   std::vector<std::string> debug_dirs;
+  bool alloc = false;
+  std::string alloc_rate = "512KiB";
+  std::string alloc_seed;  // empty: random
 };
 
 int run_record(const RecordArgs& args) {
@@ -121,7 +146,20 @@ int run_record(const RecordArgs& args) {
     if (!d.is_ok()) return report_error(d.status());
     *target = *d;
   }
-  if (Status st = parse_events(args.events, args.offcpu, options); !st.is_ok()) return report_error(st);
+  if (Status st = parse_events(args.events, args.offcpu, args.alloc, options); !st.is_ok()) return report_error(st);
+  auto alloc_rate = parse_bytes(args.alloc_rate);
+  if (!alloc_rate.is_ok()) return report_error(alloc_rate.status());
+  options.alloc_rate = *alloc_rate;
+  if (!args.alloc_seed.empty()) {
+    uint64_t seed = 0;
+    const std::string& text = args.alloc_seed;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      return report_error(Status(ErrorCode::kInvalidArgument, "invalid --alloc-seed '" + text + "': give a number"));
+    }
+    options.alloc_seed = seed;
+  }
+  options.on_warning = [](std::string_view line) { std::cerr << "flare: warning: " << line << "\n"; };
   auto offcpu_min = parse_duration_ns(args.offcpu_min);
   if (!offcpu_min.is_ok()) return report_error(offcpu_min.status());
   options.offcpu_min_ns = *offcpu_min;
@@ -157,6 +195,10 @@ int run_record(const RecordArgs& args) {
   std::cerr << "flare: recorded " << s.samples << " samples in " << format_duration_ns(s.duration_ns) << " ("
             << s.end_reason << "), " << s.lost << " lost, " << s.bytes << " bytes -> " << s.output_path << "\n";
   if (options.offcpu) std::cerr << "flare: recorded " << s.offcpu_intervals << " off-CPU intervals\n";
+  if (options.alloc) {
+    std::cerr << "flare: recorded " << s.alloc_samples << " sampled allocations and " << s.alloc_frees
+              << " frees of them\n";
+  }
   if (s.ticks_missed * 100 > s.ticks_due) {
     std::cerr << "flare: warning: the sampler missed " << s.ticks_missed << " of " << s.ticks_due
               << " timer ticks due on busy CPUs; samples are missing in proportion (another BPF program active "
@@ -181,9 +223,21 @@ CommandRunner add_record_command(CLI::App& app) {
       ->type_name("DUR");
   app.add_option("-e,--events", args->events,
                  "Signals to record, comma-separated: cpu (CPU stack samples), offcpu (scheduler\n"
-                 "park/unpark: off-CPU intervals with blocked and waker stacks). Default: cpu")
+                 "park/unpark: off-CPU intervals with blocked and waker stacks), alloc (sampled\n"
+                 "glibc allocations with stacks, tracked until freed). Default: cpu")
       ->type_name("LIST");
   app.add_flag("--offcpu", args->offcpu, "Record offcpu too (same as adding it to --events)");
+  app.add_flag("--alloc", args->alloc, "Record alloc too (same as adding it to --events)");
+  app.add_option("--alloc-rate", args->alloc_rate,
+                 "Mean bytes allocated between two allocation samples (Poisson, as Go's heap\n"
+                 "profiler); 1 records every allocation. Suffixes KiB, MiB, GiB")
+      ->capture_default_str()
+      ->type_name("BYTES");
+  app.add_option("--alloc-seed", args->alloc_seed,
+                 "Seed of the allocation sampler: every thread's sample points then depend only\n"
+                 "on its own allocations, so a deterministic program is sampled alike in every\n"
+                 "run (default: a random seed, stored in the recording)")
+      ->type_name("N");
   app.add_option("--offcpu-min", args->offcpu_min,
                  "Off-CPU intervals shorter than this are only totalled per thread and state,\n"
                  "not recorded one by one with their stacks")

@@ -1,13 +1,16 @@
-// Subcommands that read a recording: convert, top, info. None needs
+// Subcommands that read a recording: convert, top, info, leaks. None needs
 // privileges.
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
 #include "cli/output_file.h"
+#include "common/duration.h"
 #include "recorder/reader.h"
+#include "viewer/alloc_profile.h"
 #include "viewer/folded.h"
 #include "viewer/info.h"
+#include "viewer/leaks.h"
 #include "viewer/pprof.h"
 #include "viewer/signal.h"
 #include "viewer/top.h"
@@ -31,9 +34,11 @@ void add_input_options(CLI::App& app, InputArgs& args) {
 void add_type_option(CLI::App& app, std::string& type) {
   app.add_option("--type", type,
                  "What the stacks weigh: cpu (CPU samples), offcpu (time off CPU: blocked + run-queue wait, "
-                 "needs a recording made with --events cpu,offcpu) or wall (both: wall-clock time)")
+                 "needs a recording made with --events cpu,offcpu), wall (both: wall-clock time), alloc "
+                 "(bytes allocated) or inuse (bytes still in use at the end); alloc and inuse need a "
+                 "recording made with --alloc, and pprof output then has Go's heap profile layout")
       ->capture_default_str()
-      ->check(CLI::IsMember({"cpu", "offcpu", "wall"}));
+      ->check(CLI::IsMember({"cpu", "offcpu", "wall", "alloc", "inuse"}));
 }
 
 viewer::Signal signal_of(const std::string& type) { return viewer::parse_signal(type).value_or(viewer::Signal::kCpu); }
@@ -139,6 +144,46 @@ CommandRunner add_info_command(CLI::App& app) {
                                                               "); the summary above covers its intact part"));
     }
     return 0;
+  };
+}
+
+CommandRunner add_leaks_command(CLI::App& app) {
+  struct Args {
+    InputArgs in;
+    std::string min_age;  // empty: every block in use
+    size_t limit = 10;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  add_input_options(app, args->in);
+  app.add_option("--min-age", args->min_age,
+                 "Only blocks allocated at least this long before the recording ended, e.g. 10s\n"
+                 "(default: every block still in use)")
+      ->type_name("DUR");
+  app.add_option("-n,--limit", args->limit, "Stacks to show, largest first (0 = all)")->capture_default_str();
+  app.add_flag("--json", args->json, "Machine-readable output");
+  app.footer("Needs a recording made with --alloc. Sizes are estimates scaled from the samples unless it was\n"
+             "recorded with --alloc-rate 1.");
+  return [args]() -> int {
+    uint64_t min_age_ns = 0;
+    if (!args->min_age.empty()) {
+      auto min_age = parse_duration_ns(args->min_age);
+      if (!min_age.is_ok()) return report_error(min_age.status());
+      min_age_ns = *min_age;
+    }
+    auto rec = load(args->in);
+    if (!rec.is_ok()) return report_error(rec.status());
+    if (!viewer::has_alloc(*rec)) {
+      return report_error(Status(ErrorCode::kNotFound, args->in.input + " has no allocation data (events: " +
+                                                           (rec->header.events.empty() ? "none listed" : rec->header.events) +
+                                                           "); record with --alloc"));
+    }
+    viewer::LeaksOptions options;
+    options.min_age_ns = min_age_ns;
+    options.limit = args->limit;
+    options.json = args->json;
+    Status st = write_output("-", [&](std::ostream& out) { return viewer::write_leaks(*rec, options, out); });
+    return st.is_ok() ? 0 : report_error(st);
   };
 }
 

@@ -39,6 +39,8 @@ enum class HeaderTag : uint32_t {
   kOffCpuMaxPerSecond = 11,  // since 1.1
   kUserStacks = 12,          // since 2.1
   kStackCopyBytes = 13,      // since 2.1
+  kAllocSampleRate = 14,     // since 2.3
+  kAllocSeed = 15,           // since 2.3
 };
 
 // Record types inside a data block. Unknown types are skipped by length;

@@ -16,6 +16,10 @@ const char* lost_cause_name(LostCause cause) {
       return "offcpu_rate_limited";
     case LostCause::kOffCpuUntracked:
       return "offcpu_untracked";
+    case LostCause::kAllocUntracked:
+      return "alloc_untracked";
+    case LostCause::kAllocUnseen:
+      return "alloc_unseen";
   }
   return "unknown";
 }

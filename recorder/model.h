@@ -15,9 +15,10 @@ namespace flare::rec {
 // 2.0: samples and stacks as record types 16 and 17 (docs/FORMAT.md).
 // 2.1: header tags 12 and 13 (how user stacks were taken).
 // 2.2: the frame flag kFrameInlined.
+// 2.3: allocations (header tags 14-15, alloc flags, lost causes 7-8).
 inline constexpr uint16_t kFormatMajor = 2;
 inline constexpr uint16_t kOldestReadableMajor = 1;
-inline constexpr uint16_t kFormatMinor = 2;
+inline constexpr uint16_t kFormatMinor = 3;
 
 struct TargetInfo {
   uint32_t pid = 0;
@@ -47,6 +48,11 @@ struct FileHeader {
   // 2.1, which used frame pointers), and the stack copy size for the last two.
   std::string user_stacks;
   uint32_t stack_copy_bytes = 0;
+  // Allocation sampling (0 when allocations were not recorded): the mean
+  // number of bytes between samples (1: every allocation) and the seed of
+  // the sampler's generator.
+  uint64_t alloc_sample_rate = 0;
+  uint64_t alloc_seed = 0;
 };
 
 enum class FrameKind : uint8_t { kUser = 0, kKernel = 1 };
@@ -108,6 +114,13 @@ enum class LostCause : uint32_t {
   // Scheduler events the BPF side could not track (its per-thread table was
   // full, or the ring had no room): the thread's off-CPU time is incomplete.
   kOffCpuUntracked = 6,
+  // Sampled allocations whose free cannot be seen (the live table was full,
+  // or the free event was lost): they do not count as in use.
+  kAllocUntracked = 7,
+  // Allocator calls the tracer could not look at (no per-thread state, an
+  // unreadable return address or result, a program run the kernel skipped):
+  // the sampler never saw their bytes.
+  kAllocUnseen = 8,
 };
 
 // LostRecord::cpu when the kernel counts a loss for all CPUs together.
@@ -168,6 +181,12 @@ struct Wakeup {
   uint32_t waker_stack = 0;
 };
 
+enum AllocationFlags : uint8_t {
+  // Not tracked until freed (the tracer's live table was full): whether it
+  // is still in use is unknown, so in-use views leave it out.
+  kAllocUntracked = 1 << 0,
+};
+
 struct Allocation {
   uint64_t time_ns = 0;
   uint32_t tid = 0;
@@ -175,6 +194,7 @@ struct Allocation {
   uint64_t address = 0;
   uint64_t size = 0;    // bytes requested
   uint64_t weight = 0;  // bytes this sample stands for (sampling); = size when unsampled
+  uint8_t flags = 0;    // AllocationFlags (since 2.3)
 };
 
 struct Free {

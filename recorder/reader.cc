@@ -64,6 +64,8 @@ Status parse_header(ByteReader& in, FileHeader& h) {
       case HeaderTag::kOffCpuMaxPerSecond: h.offcpu_max_per_second = static_cast<uint32_t>(v.varint()); break;
       case HeaderTag::kUserStacks: h.user_stacks = value; break;
       case HeaderTag::kStackCopyBytes: h.stack_copy_bytes = static_cast<uint32_t>(v.varint()); break;
+      case HeaderTag::kAllocSampleRate: h.alloc_sample_rate = v.varint(); break;
+      case HeaderTag::kAllocSeed: h.alloc_seed = v.varint(); break;
       default: break;  // a newer minor version's field
     }
     if (v.failed()) return corrupt("malformed file header field");
@@ -316,6 +318,7 @@ class BlockParser {
         e.address = r.varint();
         e.size = r.varint();
         e.weight = r.varint();
+        if (!r.at_end()) e.flags = static_cast<uint8_t>(r.varint());  // since 2.3
         if (!lookup(stacks_, stack, e.stack)) return corrupt("allocation references an undefined stack");
         rec_.allocations.push_back(e);
         return Status::ok();

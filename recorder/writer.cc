@@ -46,6 +46,10 @@ std::string encode_header(const FileHeader& h) {
   if (h.offcpu_max_per_second) put_varint_field(body, HeaderTag::kOffCpuMaxPerSecond, h.offcpu_max_per_second);
   if (!h.user_stacks.empty()) put_field(body, HeaderTag::kUserStacks, h.user_stacks);
   if (h.stack_copy_bytes) put_varint_field(body, HeaderTag::kStackCopyBytes, h.stack_copy_bytes);
+  if (h.alloc_sample_rate) {
+    put_varint_field(body, HeaderTag::kAllocSampleRate, h.alloc_sample_rate);
+    put_varint_field(body, HeaderTag::kAllocSeed, h.alloc_seed);
+  }
 
   ByteWriter out;
   out.raw(kFileMagic);
@@ -255,10 +259,12 @@ void RecordingWriter::add_allocation(const Allocation& e) {
   record_.varint(e.address);
   record_.varint(e.size);
   record_.varint(e.weight);
+  record_.varint(e.flags);
   end_record();
 }
 
 void RecordingWriter::add_free(const Free& e) {
+  ensure_thread(e.tid);  // readers find the process of the address through it
   begin_record(RecordType::kFree);
   put_time(e.time_ns);
   record_.varint(e.tid);

@@ -114,7 +114,8 @@ Status write_folded(const rec::Recording& rec, const ViewOptions& options, std::
   std::vector<std::pair<std::string, uint64_t>> sorted(lines.begin(), lines.end());
   std::sort(sorted.begin(), sorted.end());
   for (const auto& [text, value] : sorted) {
-    uint64_t shown = options.signal == Signal::kCpu ? value : (value + 500) / 1000;  // ns -> rounded us
+    // Samples for cpu, bytes for alloc and inuse, times in rounded microseconds.
+    uint64_t shown = (options.signal == Signal::kCpu || is_alloc_signal(options.signal)) ? value : (value + 500) / 1000;
     if (shown != 0) out << text << ' ' << shown << '\n';
   }
   out.flush();

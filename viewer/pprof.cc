@@ -1,12 +1,14 @@
 #include "viewer/pprof.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "viewer/alloc_profile.h"
 #include "viewer/gzip.h"
 #include "viewer/pprof_builder.h"
 #include "viewer/sample_weight.h"
@@ -29,6 +31,11 @@ struct TimeSpan {
 
 TimeSpan time_span(const rec::Recording& rec, Signal signal) {
   TimeSpan span;
+  if (is_alloc_signal(signal)) {
+    for (const rec::Allocation& a : rec.allocations) span.add(a.time_ns, a.time_ns);
+    for (const rec::Free& f : rec.frees) span.add(f.time_ns, f.time_ns);
+    return span;
+  }
   if (signal != Signal::kOffCpu) {
     for (const rec::CpuSample& s : rec.samples) span.add(s.time_ns, s.time_ns);
   }
@@ -62,6 +69,19 @@ PprofLayout layout_for(const rec::Recording& rec, Signal signal) {
       layout.period = period;
       layout.default_sample_type = "wall";
       break;
+    case Signal::kAlloc:
+    case Signal::kInUse:
+      // Go's heap profile layout: pprof knows these names (-sample_index,
+      // the -alloc_space / -inuse_space shortcuts); the period is the mean
+      // sampling interval in bytes, as runtime/pprof writes it.
+      layout.sample_types = {{"alloc_objects", "count"},
+                             {"alloc_space", "bytes"},
+                             {"inuse_objects", "count"},
+                             {"inuse_space", "bytes"}};
+      layout.period_type = {"space", "bytes"};
+      layout.period = pprof_int64(std::max<uint64_t>(1, rec.header.alloc_sample_rate));
+      layout.default_sample_type = signal == Signal::kAlloc ? "alloc_space" : "inuse_space";
+      break;
   }
   layout.time_nanos = pprof_int64(rec.header.clock_realtime_ns);
   layout.duration_nanos = time_span(rec, signal).duration();
@@ -70,7 +90,21 @@ PprofLayout layout_for(const rec::Recording& rec, Signal signal) {
 
 // pprof cannot show a waker's stack, so entries that differ only in it are
 // merged; the waker thread stays apart as a label.
+std::vector<PprofSample> alloc_samples(const rec::Recording& rec) {
+  std::vector<PprofSample> out;
+  for (const AllocTotals& t : alloc_totals(rec)) {
+    PprofSample s;
+    s.stack = t.stack;
+    s.tid = t.tid;
+    s.values = {pprof_int64(static_cast<uint64_t>(std::llround(t.alloc_objects))), pprof_int64(t.alloc_bytes),
+                pprof_int64(static_cast<uint64_t>(std::llround(t.inuse_objects))), pprof_int64(t.inuse_bytes)};
+    out.push_back(s);
+  }
+  return out;
+}
+
 std::vector<PprofSample> pprof_samples(const rec::Recording& rec, Signal signal) {
+  if (is_alloc_signal(signal)) return alloc_samples(rec);
   std::vector<PprofSample> out;
   using Key = std::tuple<uint32_t, bool, uint32_t, uint8_t, uint32_t>;
   std::map<Key, size_t> index;

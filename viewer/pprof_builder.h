@@ -30,7 +30,7 @@ struct PprofLayout {
   int64_t duration_nanos = 0;
 };
 
-inline constexpr size_t kMaxPprofValues = 2;
+inline constexpr size_t kMaxPprofValues = 4;
 
 // One pprof Sample. Labels: tid (num), pid (num, when the thread is known),
 // thread (name); state when set; waker_tid (num) and waker (name) when a

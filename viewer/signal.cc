@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "viewer/alloc_profile.h"
+
 namespace flare::viewer {
 
 const char* signal_name(Signal signal) {
@@ -12,12 +14,16 @@ const char* signal_name(Signal signal) {
       return "offcpu";
     case Signal::kWall:
       return "wall";
+    case Signal::kAlloc:
+      return "alloc";
+    case Signal::kInUse:
+      return "inuse";
   }
   return "cpu";
 }
 
 std::optional<Signal> parse_signal(std::string_view name) {
-  for (Signal s : {Signal::kCpu, Signal::kOffCpu, Signal::kWall}) {
+  for (Signal s : {Signal::kCpu, Signal::kOffCpu, Signal::kWall, Signal::kAlloc, Signal::kInUse}) {
     if (name == signal_name(s)) return s;
   }
   return std::nullopt;
@@ -36,6 +42,13 @@ bool has_offcpu(const rec::Recording& rec) {
 }
 
 Status check_signal_recorded(const rec::Recording& rec, Signal signal) {
+  if (is_alloc_signal(signal)) {
+    if (has_alloc(rec)) return Status::ok();
+    std::string events = rec.header.events.empty() ? "none listed" : rec.header.events;
+    return Status(ErrorCode::kNotFound, std::string("--type ") + signal_name(signal) +
+                                            " needs allocation data, but the recording has none (events: " + events +
+                                            "); record with --alloc");
+  }
   if (signal == Signal::kCpu || has_offcpu(rec)) return Status::ok();
   // Wall time without the off-CPU part would just be CPU time under another
   // name, so it is refused as well rather than shown as something it is not.

@@ -1,5 +1,5 @@
 // The signals a view can show, named as everywhere in flare (--events,
-// --type, pprof sample types): cpu, offcpu, wall.
+// --type, pprof sample types): cpu, offcpu, wall, alloc, inuse.
 #pragma once
 
 #include <optional>
@@ -14,7 +14,11 @@ enum class Signal : uint8_t {
   kCpu,     // on-CPU time, from CPU samples
   kOffCpu,  // time switched out: blocked, plus waiting in the run queue
   kWall,    // both: where each thread's wall-clock time went
+  kAlloc,   // bytes allocated (sampled allocations, scaled)
+  kInUse,   // bytes allocated and not freed by the end of the recording
 };
+
+inline bool is_alloc_signal(Signal signal) { return signal == Signal::kAlloc || signal == Signal::kInUse; }
 
 const char* signal_name(Signal signal);
 std::optional<Signal> parse_signal(std::string_view name);

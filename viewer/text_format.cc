@@ -1,6 +1,7 @@
 #include "viewer/text_format.h"
 
 #include <cstdio>
+#include <iterator>
 
 namespace flare::viewer {
 
@@ -43,6 +44,25 @@ std::string format_time_ns(uint64_t ns) {
     if (out.back() == '.') out.pop_back();
   }
   return out + unit->suffix;
+}
+
+std::string format_bytes(uint64_t bytes) {
+  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (v >= 1024 && unit + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++unit;
+  }
+  if (unit == 0) return std::to_string(bytes) + "B";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v);
+  std::string text = buf;
+  if (text.find('.') != std::string::npos) {
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+  }
+  return text + kUnits[unit];
 }
 
 }  // namespace flare::viewer

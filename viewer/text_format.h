@@ -20,4 +20,8 @@ std::string format_seconds(int64_t ns);
 // figures at most, trailing zeros dropped, as go tool pprof prints times.
 std::string format_time_ns(uint64_t ns);
 
+// "512B", "1.50KiB", "300MiB", "2.05GiB": three significant figures at most,
+// binary units.
+std::string format_bytes(uint64_t bytes);
+
 }  // namespace flare::viewer

@@ -122,6 +122,14 @@ uint64_t lost_events(const rec::Recording& rec) {
 std::string describe_total(const rec::Recording& rec, const TopOptions& options, const TopTable& table) {
   uint64_t period = sample_period_ns(rec.header);
   std::string out = "Total: ";
+  if (is_alloc_signal(options.view.signal)) {
+    const bool alloc = options.view.signal == Signal::kAlloc;
+    const uint64_t rate = rec.header.alloc_sample_rate;
+    out += format_bytes(table.total) + (alloc ? " allocated" : " in use at the end");
+    out += " (" + std::to_string(rec.allocations.size()) + " allocation samples, ";
+    out += rate <= 1 ? std::string("every allocation recorded)") : "one per " + format_bytes(rate) + " on average)";
+    return out;
+  }
   if (options.view.signal == Signal::kCpu) {
     out += std::to_string(table.total) + " samples, " + format_seconds(static_cast<int64_t>(table.total * period)) +
            " of CPU";
@@ -157,6 +165,7 @@ void write_text(const rec::Recording& rec, const TopOptions& options, const TopT
 
   // CPU rows are sample counts, as always; the other signals are times.
   auto value = [&](uint64_t v) {
+    if (is_alloc_signal(options.view.signal)) return format_bytes(v);
     return options.view.signal == Signal::kCpu ? std::to_string(v) : format_time_ns(v);
   };
   size_t width = 6;
@@ -186,8 +195,12 @@ void write_json(const rec::Recording& rec, const TopOptions& options, const TopT
   json.begin_object();
   json.field("type", signal_name(signal));
   // flat and cum below are in this unit.
-  json.field("unit", signal == Signal::kCpu ? "samples" : "nanoseconds");
-  if (signal == Signal::kCpu) {
+  json.field("unit", signal == Signal::kCpu ? "samples" : is_alloc_signal(signal) ? "bytes" : "nanoseconds");
+  if (is_alloc_signal(signal)) {
+    json.field("total_bytes", table.total);
+    json.field("alloc_samples", static_cast<uint64_t>(rec.allocations.size()));
+    json.field("alloc_sample_rate", rec.header.alloc_sample_rate);
+  } else if (signal == Signal::kCpu) {
     json.field("total_samples", table.total);
     json.field("period_ns", period);
     json.field("total_ns", table.total * period);

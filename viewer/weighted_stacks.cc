@@ -1,7 +1,9 @@
 #include "viewer/weighted_stacks.h"
 
+#include <cmath>
 #include <unordered_map>
 
+#include "viewer/alloc_profile.h"
 #include "viewer/sample_counts.h"
 #include "viewer/sample_weight.h"
 
@@ -82,6 +84,17 @@ const char* thread_state_name(uint8_t state) {
 
 std::vector<WeightedStack> weighted_stacks(const rec::Recording& rec, Signal signal) {
   std::vector<WeightedStack> out;
+  if (is_alloc_signal(signal)) {
+    for (const AllocTotals& t : alloc_totals(rec)) {
+      const bool alloc = signal == Signal::kAlloc;
+      const uint64_t bytes = alloc ? t.alloc_bytes : t.inuse_bytes;
+      const double objects = alloc ? t.alloc_objects : t.inuse_objects;
+      if (!alloc && bytes == 0 && objects == 0) continue;
+      out.push_back(WeightedStack{t.stack, t.tid, kStateRunning, false, 0, 0,
+                                  static_cast<uint64_t>(std::llround(objects)), 0, bytes});
+    }
+    return out;
+  }
   if (signal != Signal::kOffCpu) add_cpu(rec, out);
   if (signal != Signal::kCpu) add_offcpu(rec, out);
   return out;

@@ -32,8 +32,9 @@ struct WeightedStack {
   bool totals_only = false;  // from OffCpuTotal records: shown as kUntracedOffCpuFrame
   uint32_t waker_tid = 0;    // off-CPU: the thread that woke it, 0 for none
   uint32_t waker_stack = 0;  // and its stack at the wakeup
-  uint64_t count = 0;        // CPU samples, or off-CPU intervals
-  uint64_t ns = 0;           // the time they stand for
+  uint64_t count = 0;        // CPU samples, off-CPU intervals, or objects allocated / in use
+  uint64_t ns = 0;           // the time they stand for (0 for alloc and inuse)
+  uint64_t bytes = 0;        // alloc, inuse: bytes allocated / still in use (estimated when sampled)
 };
 
 // One entry per distinct (stack, tid, state, waker tid, waker stack) — for
@@ -41,11 +42,15 @@ struct WeightedStack {
 // deterministic. cpu: samples, ns = samples x period. offcpu: intervals with
 // ns = blocked + run-queue time (clipped intervals count what lies inside
 // the capture), then the totals. wall: cpu entries, then offcpu entries.
+// alloc, inuse: per (stack, tid), objects (rounded) and bytes (alloc_profile.h);
+// inuse leaves out the entries with nothing in use.
 std::vector<WeightedStack> weighted_stacks(const rec::Recording& rec, Signal signal);
 
 // The value a count-based view shows for an entry: samples for cpu (what the
-// CPU views always showed), nanoseconds for the time-based signals.
+// CPU views always showed), nanoseconds for the time-based signals, bytes for
+// alloc and inuse.
 inline uint64_t view_weight(const WeightedStack& w, Signal signal) {
+  if (is_alloc_signal(signal)) return w.bytes;
   return signal == Signal::kCpu ? w.count : w.ns;
 }
 

@@ -11,6 +11,7 @@
 #include "recorder/reader.h"
 #include "viewer/folded.h"
 #include "viewer/info.h"
+#include "viewer/leaks.h"
 #include "viewer/pprof.h"
 #include "viewer/top.h"
 
@@ -43,6 +44,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)flare::viewer::write_folded(*rec, {.user_only = true, .signal = signal}, out);
     (void)flare::viewer::write_top(*rec, {.view = {.signal = signal}}, out);
   }
+  // Allocation views likewise refuse recordings without allocation data.
+  for (auto signal : {flare::viewer::Signal::kAlloc, flare::viewer::Signal::kInUse}) {
+    (void)flare::viewer::write_pprof(*rec, {.signal = signal}, out);
+    (void)flare::viewer::write_folded(*rec, {.signal = signal}, out);
+    (void)flare::viewer::write_top(*rec, {.view = {.signal = signal}}, out);
+  }
+  (void)flare::viewer::write_leaks(*rec, {}, out);
+  (void)flare::viewer::write_leaks(*rec, {.min_age_ns = 1000, .limit = 0, .json = true}, out);
   (void)flare::viewer::write_info(*rec, false, out);
   (void)flare::viewer::write_info(*rec, true, out);
   return 0;

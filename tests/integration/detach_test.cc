@@ -41,7 +41,9 @@ class DetachTest : public IntegrationTest {
     BpfObjects held;
     for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
       held = bpf_objects_held_by(recorder.pid());
-      if (held.progs.size() >= 4 && held.links.size() >= 3) break;
+      // 1 sampler + 4 off-CPU + 2 allocation programs; at least one link each
+      // for the allocation and off-CPU programs, one per CPU for the sampler.
+      if (held.progs.size() >= 7 && held.links.size() >= 7) break;
       if (!recorder.running()) break;
       std::this_thread::sleep_for(20ms);
     }
@@ -115,17 +117,18 @@ class DetachTest : public IntegrationTest {
 
     fs::path out = path("cap.flare");
     const char* duration = ending == Ending::kDuration ? "3s" : "60s";
-    // Both program families: the CPU sampler (perf events) and the off-CPU
-    // tracer (tp_btf links).
-    Child recorder = flare_in_background({"record", "--events", "cpu,offcpu", "-p", std::to_string(target.pid()),
-                                          "-d", duration, "-o", out.string()});
+    // Every program family: the CPU sampler (perf events), the off-CPU
+    // tracer (tp_btf links) and the allocation tracer (uprobe_multi links).
+    Child recorder = flare_in_background({"record", "--events", "cpu,offcpu,alloc", "-p",
+                                          std::to_string(target.pid()), "-d", duration, "-o", out.string()});
     BpfObjects held = wait_until_attached(recorder);
     ASSERT_FALSE(held.progs.empty());
     std::set<std::string> names;
     for (const BpfProg& p : bpftool_progs()) {
       if (held.progs.count(p.id)) names.insert(p.name);
     }
-    for (const char* expected : {"flare_sample", "flare_sched_swi", "flare_sched_wak", "flare_sched_pro"}) {
+    for (const char* expected :
+         {"flare_sample", "flare_sched_swi", "flare_sched_wak", "flare_sched_pro", "flare_alloc", "flare_free"}) {
       bool found = false;
       for (const std::string& n : names) found |= n.rfind(expected, 0) == 0;
       EXPECT_TRUE(found) << "program " << expected << "* not attached";

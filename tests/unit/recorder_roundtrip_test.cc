@@ -43,6 +43,8 @@ class RecorderTest : public ::testing::Test {
     h.clock_realtime_ns = 1700000000000000000ull;
     h.offcpu_min_ns = 100000;
     h.offcpu_max_per_second = 5000;
+    h.alloc_sample_rate = 512 * 1024;
+    h.alloc_seed = 1234567890123ull;
     return h;
   }
 
@@ -114,6 +116,10 @@ TEST_F(RecorderTest, RoundTripKeepsEverything) {
   EXPECT_EQ(rec->header.clock_realtime_ns, 1700000000000000000ull);
   EXPECT_EQ(rec->header.offcpu_min_ns, 100000u);
   EXPECT_EQ(rec->header.offcpu_max_per_second, 5000u);
+  EXPECT_EQ(rec->header.alloc_sample_rate, 512u * 1024);
+  EXPECT_EQ(rec->header.alloc_seed, 1234567890123ull);
+  EXPECT_EQ(rec->header.major, 2);
+  EXPECT_EQ(rec->header.minor, kFormatMinor);
   ASSERT_EQ(rec->samples.size(), 100u);
   for (int i = 0; i < 100; ++i) {
     const CpuSample& s = rec->samples[i];
@@ -244,6 +250,7 @@ TEST_F(RecorderTest, EveryEventTypeRoundTrips) {
   w.add_offcpu_total({1500, 8, OffCpuState::kPreempted, 42, 0, 123456});
   w.add_wakeup({1500, 7, 9, 8, stack});
   w.add_allocation({2000, 8, stack, 0xdead0, 64, 512 * 1024});
+  w.add_allocation({2100, 8, stack, 0xbeef0, 32, 16, kAllocUntracked});
   w.add_free({2500, 8, 0xdead0});
   w.add_goroutine_event({3000, GoroutineEventKind::kPark, 8, 17, 0, w.intern_string("chan receive"), stack});
   w.add_goroutine_event({3100, GoroutineEventKind::kReady, 8, 17, 18, 0, stack});
@@ -272,9 +279,11 @@ TEST_F(RecorderTest, EveryEventTypeRoundTrips) {
   ASSERT_EQ(rec->wakeups.size(), 1u);
   EXPECT_EQ(rec->wakeups[0].waker_tid, 9u);
   EXPECT_EQ(rec->wakeups[0].wakee_tid, 8u);
-  ASSERT_EQ(rec->allocations.size(), 1u);
+  ASSERT_EQ(rec->allocations.size(), 2u);
   EXPECT_EQ(rec->allocations[0].size, 64u);
   EXPECT_EQ(rec->allocations[0].weight, 512u * 1024);
+  EXPECT_EQ(rec->allocations[0].flags, 0u);
+  EXPECT_EQ(rec->allocations[1].flags, kAllocUntracked);
   ASSERT_EQ(rec->frees.size(), 1u);
   EXPECT_EQ(rec->frees[0].address, 0xdead0u);
   ASSERT_EQ(rec->goroutine_events.size(), 2u);

@@ -194,7 +194,8 @@ TEST(ViewerOffCpuViews, MissingSignalIsOneClearError) {
   k.b.rec.offcpu_totals.push_back(rec::OffCpuTotal{});  // records without the header's word still count
   EXPECT_TRUE(has_offcpu(k.rec()));
   EXPECT_EQ(parse_signal("wall"), Signal::kWall);
-  EXPECT_EQ(parse_signal("alloc"), std::nullopt);
+  EXPECT_EQ(parse_signal("alloc"), Signal::kAlloc);
+  EXPECT_EQ(parse_signal("goroutine"), std::nullopt);
 }
 
 // --- info --------------------------------------------------------------------

@@ -148,7 +148,8 @@ uint64_t foreign_samples(const std::vector<FoldedStack>& stacks, const std::stri
 
 std::optional<PprofTop> go_pprof_top(const fs::path& profile, const std::string& sample_index,
                                      const std::string& unit) {
-  Argv argv = {kGo, "tool", "pprof", "-top", "-nodecount=1000", "-sample_index=" + sample_index};
+  // -nodefraction=0: pprof would drop functions under 0.5 % of the total.
+  Argv argv = {kGo, "tool", "pprof", "-top", "-nodecount=1000", "-nodefraction=0", "-sample_index=" + sample_index};
   if (!unit.empty()) argv.push_back("-unit=" + unit);
   argv.push_back(profile.string());
   SpawnOptions opts;

@@ -1,0 +1,29 @@
+// Where to put a uprobe on a function. A probe costs a trap either way, but
+// the kernel emulates a few instruction kinds (push, jumps, calls, nop) in
+// the trap (~1 us here) and must single-step every other one (~32 us here).
+// glibc's free starts with `test %rdi,%rdi`, memalign with a
+// `cmpb $0, x(%rip)`: both only set flags, so probing the instruction after
+// them sees the same arguments and the same stack pointer (the return
+// address still at [sp]) and avoids the single-step.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace flare::agent {
+
+struct ProbeSite {
+  size_t offset = 0;      // from the function's entry
+  bool emulated = false;  // the probed instruction is one the kernel emulates
+};
+
+// Picks the first instruction, within the first few, that the kernel
+// emulates, stepping only over instructions that write neither memory, the
+// stack pointer nor an argument register (endbr64, test and cmp of
+// registers or of rip-relative memory with an immediate, mov of an
+// immediate to eax). x86-64 only; on anything it does not recognize it
+// answers the entry (offset 0, not emulated unless it is itself emulated).
+ProbeSite choose_probe_site(std::span<const uint8_t> code);
+
+}  // namespace flare::agent

@@ -1,0 +1,116 @@
+// The allocation tracer's pure parts: where probes go (probe_site.h), what a
+// sample weighs (alloc_weight), which mapped files serve allocations
+// (allocator_libraries.h). No BPF here.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "agent/alloc_processor.h"
+#include "agent/allocator_libraries.h"
+#include "agent/probe_site.h"
+
+namespace flare::agent {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+// The first bytes of the functions flare probes, as Debian 12's glibc 2.36
+// and libstdc++ 12 have them (objdump -d).
+TEST(ProbeSite, GlibcFreeSkipsTheTestToTheEmulatedJump) {
+  // test %rdi,%rdi; je rel32; push %rbp
+  Bytes free_code = {0x48, 0x85, 0xff, 0x0f, 0x84, 0xbf, 0x00, 0x00, 0x00, 0x55};
+  ProbeSite site = choose_probe_site(free_code);
+  EXPECT_EQ(site.offset, 3u);
+  EXPECT_TRUE(site.emulated);
+}
+
+TEST(ProbeSite, MallocEntryIsAnEmulatedPush) {
+  Bytes malloc_code = {0x41, 0x54, 0x55, 0x53};  // push %r12; push %rbp; push %rbx
+  ProbeSite site = choose_probe_site(malloc_code);
+  EXPECT_EQ(site.offset, 0u);
+  EXPECT_TRUE(site.emulated);
+}
+
+TEST(ProbeSite, MemalignSkipsTheRipRelativeCompare) {
+  // cmpb $0x0,0x140e71(%rip); je rel8
+  Bytes memalign_code = {0x80, 0x3d, 0x71, 0x0e, 0x14, 0x00, 0x00, 0x74, 0x07};
+  ProbeSite site = choose_probe_site(memalign_code);
+  EXPECT_EQ(site.offset, 7u);
+  EXPECT_TRUE(site.emulated);
+}
+
+TEST(ProbeSite, OperatorNewSkipsEndbrTestAndMovToThePush) {
+  // endbr64; test %rdi,%rdi; mov $1,%eax; push %rbx
+  Bytes new_code = {0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x85, 0xff, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x53};
+  ProbeSite site = choose_probe_site(new_code);
+  EXPECT_EQ(site.offset, 12u);
+  EXPECT_TRUE(site.emulated);
+}
+
+TEST(ProbeSite, AnInstructionThatWritesAnArgumentStaysAtTheEntry) {
+  // reallocarray: mov %rsi,%rax; mul %rdx -- mul writes rdx, an argument.
+  Bytes code = {0x48, 0x89, 0xf0, 0x48, 0xf7, 0xe2};
+  ProbeSite site = choose_probe_site(code);
+  EXPECT_EQ(site.offset, 0u);
+  EXPECT_FALSE(site.emulated);
+  // endbr64 then something unknown: the entry, single-stepped.
+  Bytes endbr_then_mov = {0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x89, 0xf8};
+  EXPECT_EQ(choose_probe_site(endbr_then_mov).offset, 0u);
+  EXPECT_EQ(choose_probe_site(Bytes{}).offset, 0u);
+}
+
+TEST(ProbeSite, TruncatedCodeIsNotReadPastItsEnd) {
+  Bytes cut = {0x48, 0x85};  // half a test
+  EXPECT_EQ(choose_probe_site(cut).offset, 0u);
+  Bytes cut_cmp = {0x80, 0x3d, 0x00, 0x00};
+  EXPECT_EQ(choose_probe_site(cut_cmp).offset, 0u);
+}
+
+TEST(AllocWeight, EveryAllocationWeighsItsSize) {
+  EXPECT_EQ(alloc_weight(1024, 1), 1024u);
+  EXPECT_EQ(alloc_weight(0, 1), 0u);
+  EXPECT_EQ(alloc_weight(0, 512 * 1024), 0u);
+}
+
+TEST(AllocWeight, ScaledByTheInverseSamplingProbability) {
+  const double rate = 512 * 1024;
+  // size = rate: sampled with probability 1 - 1/e.
+  EXPECT_EQ(alloc_weight(512 * 1024, 512 * 1024), static_cast<uint64_t>(std::llround(rate / (1 - std::exp(-1.0)))));
+  // Small blocks stand for about `rate` bytes each (Go's approximation).
+  EXPECT_NEAR(static_cast<double>(alloc_weight(16, 512 * 1024)), rate, 16);
+  // Huge blocks are always sampled and weigh themselves.
+  EXPECT_EQ(alloc_weight(1ull << 30, 512 * 1024), 1ull << 30);
+}
+
+TEST(AllocatorLibraries, FindsGlibcAndLibstdcxxAndNamesOtherAllocators) {
+  auto maps = parse_proc_maps(
+      "55d0a0000000-55d0a0001000 r-xp 00001000 08:01 100 /opt/app/bin/app\n"
+      "7f0000000000-7f0000028000 r--p 00000000 08:01 200 /usr/lib/x86_64-linux-gnu/libc.so.6\n"
+      "7f0000028000-7f000019d000 r-xp 00028000 08:01 200 /usr/lib/x86_64-linux-gnu/libc.so.6\n"
+      "7f0000200000-7f0000300000 r-xp 00000000 08:01 300 /usr/lib/x86_64-linux-gnu/libcrypt.so.1\n"
+      "7f0000400000-7f0000500000 r-xp 00000000 08:01 400 /usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30\n"
+      "7f0000600000-7f0000700000 r-xp 00000000 08:01 500 /usr/lib/x86_64-linux-gnu/libjemalloc.so.2\n");
+  AllocatorLibraries libs = find_allocator_libraries(maps);
+  ASSERT_TRUE(libs.libc);
+  EXPECT_EQ(libs.libc->path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+  EXPECT_EQ(libs.libc->start, 0x7f0000028000u);  // the executable mapping
+  EXPECT_EQ(libs.libc->inode, 200u);
+  ASSERT_TRUE(libs.libstdcxx);
+  EXPECT_EQ(libs.libstdcxx->inode, 400u);
+  EXPECT_EQ(libs.other_allocators, std::vector<std::string>{"/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"});
+
+  EXPECT_EQ(library_open_paths(42, *libs.libc),
+            (std::vector<std::string>{"/proc/42/map_files/7f0000028000-7f000019d000",
+                                      "/proc/42/root/usr/lib/x86_64-linux-gnu/libc.so.6"}));
+}
+
+TEST(AllocatorLibraries, StaticBinaryHasNoLibc) {
+  auto maps = parse_proc_maps("00400000-00500000 r-xp 00000000 08:01 100 /opt/static/app\n");
+  EXPECT_FALSE(find_allocator_libraries(maps).libc);
+  auto old_layout = parse_proc_maps("7f0000028000-7f000019d000 r-xp 00028000 08:01 200 /lib/libc-2.31.so\n");
+  EXPECT_TRUE(find_allocator_libraries(old_layout).libc);
+}
+
+}  // namespace
+}  // namespace flare::agent
