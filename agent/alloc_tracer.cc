@@ -198,6 +198,9 @@ Status AllocTracer::Impl::attach_library(uint32_t pid, const MappedLibrary& lib,
       s.func_end = f->vaddr + f->size;
       s.lib = lib_index;
       s.func = name.func;
+      flare_alloc_lib& span = skel->bss->libs[lib_index];
+      span.lo = span.hi == 0 ? s.func_start : std::min(span.lo, s.func_start);
+      span.hi = std::max(span.hi, s.func_end);
       probes.push_back({name.name, lib.path, site.offset, site.emulated});
       ++n_sites;
     }

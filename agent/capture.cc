@@ -245,10 +245,10 @@ class Capture {
       for (uint32_t pid : pids_) {
         FLARE_ASSIGN_OR_RETURN(AllocTargetReport report, alloc_->add_target(pid));
         for (const std::string& w : report.warnings) warn(w);
-        if (options_.verbose) {
+        if (options_.verbose && options_.on_detail) {
           for (const AllocProbe& p : report.probes) {
-            warn("probe " + p.function + "+" + std::to_string(p.offset) + " in " + p.library +
-                 (p.emulated ? " (emulated)" : " (single-stepped)"));
+            options_.on_detail("probe " + p.function + "+" + std::to_string(p.offset) + " in " + p.library +
+                               (p.emulated ? " (emulated in the trap)" : " (single-stepped)"));
           }
         }
       }

@@ -40,6 +40,8 @@ struct CaptureOptions {
   // Called with one line for every condition that makes the recording less
   // complete than asked (e.g. an allocator flare does not hook).
   std::function<void(std::string_view)> on_warning;
+  // With verbose: one line per detail worth knowing (e.g. each probe site).
+  std::function<void(std::string_view)> on_detail;
 };
 
 struct CaptureSummary {

@@ -73,6 +73,13 @@ struct flare_alloc_site {
 	__u32 func; /* enum flare_alloc_func; 0: unused slot */
 };
 
+/* The span of a library's probed functions (ELF vaddrs): a return address
+ * outside every span is in none of them, the common case, decided without
+ * looking at each site. */
+struct flare_alloc_lib {
+	__u64 lo, hi; /* hi 0: unused slot */
+};
+
 /* Per target process, the value of the target map. */
 struct flare_alloc_target {
 	/* load bias of each library (runtime address - ELF vaddr); 0: no
@@ -120,6 +127,7 @@ FLARE_STATIC_ASSERT(__builtin_offsetof(struct flare_alloc_event, user_ips) == 72
 FLARE_STATIC_ASSERT(sizeof(struct flare_alloc_event) == 72 + 8 * FLARE_MAX_USER_FRAMES,
 		    "flare_alloc_event layout changed");
 FLARE_STATIC_ASSERT(sizeof(struct flare_alloc_site) == 32, "flare_alloc_site layout changed");
+FLARE_STATIC_ASSERT(sizeof(struct flare_alloc_lib) == 16, "flare_alloc_lib layout changed");
 FLARE_STATIC_ASSERT(sizeof(struct flare_alloc_target) == 8 * FLARE_ALLOC_MAX_LIBS,
 		    "flare_alloc_target layout changed");
 

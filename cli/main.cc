@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
   add(flare::cli::add_record_command, "record",
       "Record CPU stacks, off-CPU time or allocations of a running process (-p) or a command (--)");
   add(flare::cli::add_convert_command, "convert", "Convert a recording to pprof or folded stacks");
-  add(flare::cli::add_top_command, "top", "Show the functions where CPU, off-CPU or wall-clock time went");
+  add(flare::cli::add_top_command, "top",
+      "Show the functions where CPU, off-CPU or wall-clock time, or allocated memory, went");
   add(flare::cli::add_info_command, "info", "Summarize a recording: time range, threads, events, chunks, drops");
   add(flare::cli::add_leaks_command, "leaks", "Show sampled allocations still in use at the end of a recording, by stack");
   add(flare::cli::add_slice_command, "slice", "Cut a time range out of a recording into a new recording");

@@ -160,6 +160,7 @@ int run_record(const RecordArgs& args) {
     options.alloc_seed = seed;
   }
   options.on_warning = [](std::string_view line) { std::cerr << "flare: warning: " << line << "\n"; };
+  options.on_detail = [](std::string_view line) { std::cerr << "flare: " << line << "\n"; };
   auto offcpu_min = parse_duration_ns(args.offcpu_min);
   if (!offcpu_min.is_ok()) return report_error(offcpu_min.status());
   options.offcpu_min_ns = *offcpu_min;
@@ -276,7 +277,7 @@ CommandRunner add_record_command(CLI::App& app) {
                  "Also look for separate debug info here (by build-id under DIR/.build-id/, and by "
                  ".gnu_debuglink name); repeatable")
       ->type_name("DIR");
-  app.add_flag("-v,--verbose", args->verbose, "Print libbpf diagnostics");
+  app.add_flag("-v,--verbose", args->verbose, "Print libbpf diagnostics and where the allocation probes sit");
   app.add_option("command", args->command, "Command to spawn and record (after --)")->type_name("CMD ARGS");
   app.positionals_at_end(true);
   return [args] { return run_record(*args); };
