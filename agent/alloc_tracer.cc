@@ -95,6 +95,15 @@ Result<UniqueFd> create_uprobe_multi_link(int prog_fd, uint32_t attach_type, con
   attr.cnt = static_cast<uint32_t>(offsets.size());
   attr.pid = pid;
   int fd = static_cast<int>(syscall(SYS_bpf, kBpfLinkCreate, &attr, sizeof attr));
+  if (fd < 0 && errno == EINVAL) {
+    // The kernel refuses a uprobe where another one sits with a different
+    // reference counter offset (dmesg: "ref_ctr_offset mismatch"); bcc's
+    // memleak leaves such uprobes on malloc while it runs.
+    return Status(ErrorCode::kUnsupported,
+                  "attaching uprobes to " + path +
+                      " was refused (invalid argument): another tracer may hold uprobes on the same functions "
+                      "(bcc's memleak does; dmesg says 'ref_ctr_offset mismatch'); stop it and retry");
+  }
   if (fd < 0) return Status::from_errno(errno, "attaching uprobes to " + path);
   return UniqueFd(fd);
 }
