@@ -16,6 +16,7 @@
 #include "agent/allocator_libraries.h"
 #include "agent/bpf_error.h"
 #include "agent/elf_functions.h"
+#include "agent/libbpf_owners.h"
 #include "agent/probe_site.h"
 #include "agent/unique_fd.h"
 #include "alloc_tracer.skel.h"
@@ -45,12 +46,6 @@ struct UprobeMultiLinkAttr {
   uint32_t pad;
 };
 
-struct SkeletonDeleter {
-  void operator()(alloc_tracer_bpf* skel) const { alloc_tracer_bpf__destroy(skel); }
-};
-struct RingBufferDeleter {
-  void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
-};
 
 struct AllocFunctionName {
   const char* name;
@@ -114,9 +109,9 @@ struct AllocTracer::Impl {
   AllocTracerOptions options;
   AllocHandler on_alloc;
   FreeHandler on_free;
-  std::unique_ptr<alloc_tracer_bpf, SkeletonDeleter> skel;
+  SkeletonPtr<alloc_tracer_bpf, alloc_tracer_bpf__destroy> skel;
   std::vector<UniqueFd> links;
-  std::unique_ptr<ring_buffer, RingBufferDeleter> ring;
+  RingBufferPtr ring;
   // Distinct library files (device, inode) -> lib index in the BPF sites.
   std::map<std::tuple<uint32_t, uint32_t, uint64_t>, uint32_t> libs;
   // (lib index, function entry vaddr) -> site index: aliases share a site.
@@ -343,17 +338,7 @@ Result<uint64_t> AllocTracer::live_entries() const {
 }
 
 Result<uint64_t> AllocTracer::read_recursion_misses() const {
-  uint64_t misses = 0;
-  bpf_program* program = nullptr;
-  bpf_object__for_each_program(program, impl_->skel->obj) {
-    bpf_prog_info info{};
-    uint32_t len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(bpf_program__fd(program), &info, &len) != 0) {
-      return Status::from_errno(errno, "reading the allocation programs' run statistics");
-    }
-    misses += info.recursion_misses;
-  }
-  return misses;
+  return program_recursion_misses(impl_->skel->obj, "allocation");
 }
 
 }  // namespace flare::agent

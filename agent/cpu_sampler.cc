@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "agent/bpf_error.h"
+#include "agent/libbpf_owners.h"
 #include "agent/online_cpus.h"
 #include "agent/unique_fd.h"
 #include "cpu_sampler.skel.h"
@@ -18,16 +19,6 @@
 namespace flare::agent {
 
 namespace {
-
-struct SkeletonDeleter {
-  void operator()(cpu_sampler_bpf* skel) const { cpu_sampler_bpf__destroy(skel); }
-};
-struct LinkDeleter {
-  void operator()(bpf_link* link) const { bpf_link__destroy(link); }
-};
-struct RingBufferDeleter {
-  void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
-};
 
 Result<UniqueFd> open_cpu_clock(int cpu, uint32_t frequency_hz) {
   perf_event_attr attr{};
@@ -57,11 +48,11 @@ struct CpuSampler::Impl {
   CpuSamplerOptions options;
   SampleHandler handler;
   CopySampleHandler copy_handler;
-  std::unique_ptr<cpu_sampler_bpf, SkeletonDeleter> skel;
-  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;  // destroyed before perf_fds
+  SkeletonPtr<cpu_sampler_bpf, cpu_sampler_bpf__destroy> skel;
+  std::vector<BpfLinkPtr> links;  // destroyed before perf_fds
   std::vector<UniqueFd> perf_fds;
   std::vector<int> perf_cpus;  // the CPU of each perf_fds entry
-  std::unique_ptr<ring_buffer, RingBufferDeleter> ring;
+  RingBufferPtr ring;
 };
 
 CpuSampler::CpuSampler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

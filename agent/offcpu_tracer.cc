@@ -8,30 +8,17 @@
 #include <cerrno>
 
 #include "agent/bpf_error.h"
+#include "agent/libbpf_owners.h"
 #include "offcpu_tracer.skel.h"
 
 namespace flare::agent {
 
-namespace {
-
-struct SkeletonDeleter {
-  void operator()(offcpu_tracer_bpf* skel) const { offcpu_tracer_bpf__destroy(skel); }
-};
-struct LinkDeleter {
-  void operator()(bpf_link* link) const { bpf_link__destroy(link); }
-};
-struct RingBufferDeleter {
-  void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
-};
-
-}  // namespace
-
 struct OffCpuTracer::Impl {
   OffCpuTracerOptions options;
   EventHandler handler;
-  std::unique_ptr<offcpu_tracer_bpf, SkeletonDeleter> skel;
-  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;
-  std::unique_ptr<ring_buffer, RingBufferDeleter> ring;
+  SkeletonPtr<offcpu_tracer_bpf, offcpu_tracer_bpf__destroy> skel;
+  std::vector<BpfLinkPtr> links;
+  RingBufferPtr ring;
 };
 
 OffCpuTracer::OffCpuTracer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -91,7 +78,7 @@ Status OffCpuTracer::attach(uint64_t capture_start_ns) {
 // interval, with stacks, for every target thread parked right now (run after
 // the tracepoints are attached, so no thread can park unseen in between).
 Status OffCpuTracer::scan_parked_threads() {
-  std::unique_ptr<bpf_link, LinkDeleter> link(
+  BpfLinkPtr link(
       bpf_program__attach_iter(impl_->skel->progs.flare_parked_threads, nullptr));
   if (!link) return bpf_error(errno, "attaching the parked-threads iterator");
   int fd = bpf_iter_create(bpf_link__fd(link.get()));
@@ -157,17 +144,7 @@ Result<std::vector<flare_offcpu_event>> OffCpuTracer::read_open_intervals() cons
 }
 
 Result<uint64_t> OffCpuTracer::read_recursion_misses() const {
-  uint64_t misses = 0;
-  bpf_program* program = nullptr;
-  bpf_object__for_each_program(program, impl_->skel->obj) {
-    bpf_prog_info info{};
-    uint32_t len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(bpf_program__fd(program), &info, &len) != 0) {
-      return Status::from_errno(errno, "reading the off-CPU programs' run statistics");
-    }
-    misses += info.recursion_misses;
-  }
-  return misses;
+  return program_recursion_misses(impl_->skel->obj, "off-CPU");
 }
 
 Result<std::array<std::vector<uint64_t>, FLARE_OFFCPU_DROP_MAX>> OffCpuTracer::read_drops() const {

@@ -7,29 +7,16 @@
 #include <string>
 
 #include "agent/bpf_error.h"
+#include "agent/libbpf_owners.h"
 #include "thread_tracer.skel.h"
 
 namespace flare::agent {
 
-namespace {
-
-struct SkeletonDeleter {
-  void operator()(thread_tracer_bpf* skel) const { thread_tracer_bpf__destroy(skel); }
-};
-struct LinkDeleter {
-  void operator()(bpf_link* link) const { bpf_link__destroy(link); }
-};
-struct RingBufferDeleter {
-  void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
-};
-
-}  // namespace
-
 struct ThreadTracer::Impl {
   EventHandler handler;
-  std::unique_ptr<thread_tracer_bpf, SkeletonDeleter> skel;
-  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;
-  std::unique_ptr<ring_buffer, RingBufferDeleter> ring;
+  SkeletonPtr<thread_tracer_bpf, thread_tracer_bpf__destroy> skel;
+  std::vector<BpfLinkPtr> links;
+  RingBufferPtr ring;
 };
 
 ThreadTracer::ThreadTracer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
