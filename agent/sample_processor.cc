@@ -127,27 +127,17 @@ uint32_t SampleProcessor::kernel_frame(uint64_t address) {
   return it->second.id;
 }
 
-uint32_t SampleProcessor::truncated_frame() {
-  if (truncated_frame_id_ == 0) {
-    rec::FrameInfo frame;
-    frame.kind = rec::FrameKind::kUser;
-    frame.flags = rec::kFrameResolved;
-    frame.function = writer_.intern_string("[truncated]");
-    truncated_frame_id_ = writer_.add_frame(frame);
-  }
-  return truncated_frame_id_;
-}
-
 uint32_t SampleProcessor::placeholder_frame(std::string_view name) {
-  auto [it, inserted] = placeholder_frame_ids_.try_emplace(std::string(name), 0);
-  if (inserted) {
-    rec::FrameInfo frame;
-    frame.kind = rec::FrameKind::kUser;
-    frame.flags = rec::kFrameResolved;
-    frame.function = writer_.intern_string(name);
-    it->second = writer_.add_frame(frame);
-  }
-  return it->second;
+  // Looked up by string_view: a marker frame ends many stacks, and a key
+  // string per lookup would be an allocation per sample.
+  if (auto it = placeholder_frame_ids_.find(name); it != placeholder_frame_ids_.end()) return it->second;
+  rec::FrameInfo frame;
+  frame.kind = rec::FrameKind::kUser;
+  frame.flags = rec::kFrameResolved;
+  frame.function = writer_.intern_string(name);
+  uint32_t id = writer_.add_frame(frame);
+  placeholder_frame_ids_.emplace(std::string(name), id);
+  return id;
 }
 
 void SampleProcessor::drop_stale_caches() {
@@ -156,7 +146,6 @@ void SampleProcessor::drop_stale_caches() {
   generation_ = writer_.generation();
   frame_ids_.clear();
   mapping_ids_.clear();
-  truncated_frame_id_ = 0;
   placeholder_frame_ids_.clear();
 }
 
@@ -195,7 +184,7 @@ uint32_t SampleProcessor::intern_pcs(uint32_t pid, const __u64* kernel_ips, int3
     append_user_frames(pid, i == 0 ? ip : ip - 1);
   }
   if (!user_end.empty()) {
-    stack_scratch_.push_back(user_end == "[truncated]" ? truncated_frame() : placeholder_frame(user_end));
+    stack_scratch_.push_back(placeholder_frame(user_end));
   }
   if (!root_placeholder.empty()) stack_scratch_.push_back(placeholder_frame(root_placeholder));
   return writer_.intern_stack(stack_scratch_);

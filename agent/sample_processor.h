@@ -86,7 +86,6 @@ class SampleProcessor {
   struct CachedFrame;
   void resolve_user_frame(uint32_t pid, uint64_t address, bool first_time, CachedFrame& cached);
   uint32_t kernel_frame(uint64_t address);
-  uint32_t truncated_frame();
   uint32_t placeholder_frame(std::string_view name);
   // What a kernel address is part of, resolved once per address: these
   // checks run on every off-CPU interval.
@@ -122,8 +121,11 @@ class SampleProcessor {
   };
   std::unordered_map<FrameKey, CachedFrame, FrameKeyHash> frame_ids_;  // pid 0: kernel
   std::unordered_map<const Mapping*, uint32_t> mapping_ids_;
-  uint32_t truncated_frame_id_ = 0;
-  std::unordered_map<std::string, uint32_t> placeholder_frame_ids_;
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> placeholder_frame_ids_;
   mutable std::unordered_map<uint64_t, uint8_t> kernel_roles_;  // KernelRole bits; kernel text never moves
   uint64_t generation_ = 0;  // the writer's chunk generation the caches belong to
   std::vector<uint32_t> stack_scratch_;
