@@ -64,9 +64,9 @@ constexpr AllocFunctionName kLibcFunctions[] = {
     {"free", FLARE_ALLOC_FUNC_FREE},
 };
 
-// operator new and new[], plain, nothrow, aligned and both. operator
-// delete needs no probe: it calls free.
-constexpr AllocFunctionName kLibstdcxxFunctions[] = {
+// operator new and new[], plain, nothrow, aligned and both. libstdc++'s
+// operator delete needs no probe: it calls free.
+constexpr AllocFunctionName kOperatorNew[] = {
     {"_Znwm", FLARE_ALLOC_FUNC_NEW},
     {"_Znam", FLARE_ALLOC_FUNC_NEW},
     {"_ZnwmRKSt9nothrow_t", FLARE_ALLOC_FUNC_NEW},
@@ -76,6 +76,60 @@ constexpr AllocFunctionName kLibstdcxxFunctions[] = {
     {"_ZnwmSt11align_val_tRKSt9nothrow_t", FLARE_ALLOC_FUNC_NEW},
     {"_ZnamSt11align_val_tRKSt9nothrow_t", FLARE_ALLOC_FUNC_NEW},
 };
+
+// An allocator that replaces glibc's (jemalloc, tcmalloc, mimalloc, or an
+// executable's own malloc) is probed on glibc's names, on reallocarray
+// (mimalloc's is its own; glibc's forwards to realloc), on jemalloc's
+// *allocx API, and on operator new and delete, which these libraries define
+// without going through malloc and free (jemalloc's sized delete frees
+// internally, tcmalloc's every delete). A delete that does call a probed
+// free is seen twice, harmlessly: the second finds nothing tracked.
+constexpr AllocFunctionName kReplacementExtras[] = {
+    {"reallocarray", FLARE_ALLOC_FUNC_REALLOCARRAY},
+    {"mallocx", FLARE_ALLOC_FUNC_MALLOC},
+    {"rallocx", FLARE_ALLOC_FUNC_REALLOC},
+    {"dallocx", FLARE_ALLOC_FUNC_FREE},
+    {"sdallocx", FLARE_ALLOC_FUNC_FREE},
+};
+
+constexpr AllocFunctionName kOperatorDelete[] = {
+    {"_ZdlPv", FLARE_ALLOC_FUNC_FREE},
+    {"_ZdaPv", FLARE_ALLOC_FUNC_FREE},
+    {"_ZdlPvm", FLARE_ALLOC_FUNC_FREE},
+    {"_ZdaPvm", FLARE_ALLOC_FUNC_FREE},
+    {"_ZdlPvRKSt9nothrow_t", FLARE_ALLOC_FUNC_FREE},
+    {"_ZdaPvRKSt9nothrow_t", FLARE_ALLOC_FUNC_FREE},
+    {"_ZdlPvSt11align_val_t", FLARE_ALLOC_FUNC_FREE},
+    {"_ZdaPvSt11align_val_t", FLARE_ALLOC_FUNC_FREE},
+    {"_ZdlPvmSt11align_val_t", FLARE_ALLOC_FUNC_FREE},
+    {"_ZdaPvmSt11align_val_t", FLARE_ALLOC_FUNC_FREE},
+    {"_ZdlPvSt11align_val_tRKSt9nothrow_t", FLARE_ALLOC_FUNC_FREE},
+    {"_ZdaPvSt11align_val_tRKSt9nothrow_t", FLARE_ALLOC_FUNC_FREE},
+};
+
+using FunctionLists = std::initializer_list<std::span<const AllocFunctionName>>;
+
+// The integer arguments the programs read at a probe of this kind (the
+// probe may sit past instructions that overwrite the others).
+unsigned arguments_read(flare_alloc_func func) {
+  switch (func) {
+    case FLARE_ALLOC_FUNC_CALLOC:
+    case FLARE_ALLOC_FUNC_REALLOC:
+    case FLARE_ALLOC_FUNC_MEMALIGN:
+      return 2;
+    case FLARE_ALLOC_FUNC_POSIX_MEMALIGN:
+    case FLARE_ALLOC_FUNC_REALLOCARRAY:
+      return 3;
+    case FLARE_ALLOC_FUNC_MALLOC:
+    case FLARE_ALLOC_FUNC_NEW:
+    case FLARE_ALLOC_FUNC_VALLOC:
+    case FLARE_ALLOC_FUNC_FREE:
+      return 1;
+    case FLARE_ALLOC_FUNC_MAX:
+      break;
+  }
+  return 6;
+}
 
 Result<UniqueFd> create_uprobe_multi_link(int prog_fd, uint32_t attach_type, const std::string& path,
                                           const std::vector<uint64_t>& offsets, const std::vector<uint64_t>& cookies,
@@ -121,8 +175,7 @@ struct AllocTracer::Impl {
   flare_alloc_event scratch{};
 
   // Adds the probes of one library of `pid` and attaches them.
-  Status attach_library(uint32_t pid, const MappedLibrary& lib, std::span<const AllocFunctionName> names,
-                        AllocTargetReport& report);
+  Status attach_library(uint32_t pid, const MappedLibrary& lib, FunctionLists lists, AllocTargetReport& report);
 };
 
 AllocTracer::AllocTracer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -165,8 +218,8 @@ Result<std::unique_ptr<AllocTracer>> AllocTracer::load(const AllocTracerOptions&
   return tracer;
 }
 
-Status AllocTracer::Impl::attach_library(uint32_t pid, const MappedLibrary& lib,
-                                         std::span<const AllocFunctionName> names, AllocTargetReport& report) {
+Status AllocTracer::Impl::attach_library(uint32_t pid, const MappedLibrary& lib, FunctionLists lists,
+                                         AllocTargetReport& report) {
   std::string path;
   Result<ElfFunctions> functions = Status(ErrorCode::kNotFound, "no path");
   for (const std::string& candidate : library_open_paths(pid, lib)) {
@@ -185,13 +238,15 @@ Status AllocTracer::Impl::attach_library(uint32_t pid, const MappedLibrary& lib,
   }
   std::vector<uint64_t> alloc_offsets, alloc_cookies, free_offsets, free_cookies;
   std::map<uint64_t, bool> attached;  // entry vaddr: aliases are probed once per link
+  std::vector<AllocFunctionName> names;
+  for (std::span<const AllocFunctionName> list : lists) names.insert(names.end(), list.begin(), list.end());
   for (const AllocFunctionName& name : names) {
     const ElfFunction* f = functions.value().find(name.name);
     if (!f || attached.count(f->vaddr)) continue;
     attached[f->vaddr] = true;
     FLARE_ASSIGN_OR_RETURN(std::vector<uint8_t> code, functions.value().code(f->file_offset, 32));
     code.resize(std::min<size_t>(code.size(), f->size));
-    const ProbeSite site = choose_probe_site(code);
+    const ProbeSite site = choose_probe_site(code, arguments_read(name.func));
     auto [it, new_site] = sites.try_emplace({lib_index, f->vaddr}, n_sites);
     if (new_site) {
       if (n_sites >= FLARE_ALLOC_MAX_SITES) return Status(ErrorCode::kUnsupported, "too many allocation probe sites");
@@ -232,27 +287,37 @@ Status AllocTracer::Impl::attach_library(uint32_t pid, const MappedLibrary& lib,
 Result<AllocTargetReport> AllocTracer::add_target(uint32_t pid) {
   FLARE_ASSIGN_OR_RETURN(std::vector<MapEntry> maps, read_proc_maps(pid));
   const AllocatorLibraries libraries = find_allocator_libraries(maps);
+  const ExecutableAllocator exe = classify_executable(pid, maps);
   AllocTargetReport report;
-  for (const std::string& other : libraries.other_allocators) {
-    report.warnings.push_back("process " + std::to_string(pid) + " maps " + other +
-                              ": allocations served by it are not seen (flare hooks glibc's allocator)");
-  }
-  for (std::string& w : executable_allocator_warnings(pid)) report.warnings.push_back(std::move(w));
-  if (!libraries.libc) {
+  if (std::string w = executable_allocator_warning(exe); !w.empty()) report.warnings.push_back(std::move(w));
+  if (!libraries.libc && libraries.replacements.empty() && exe.kind != ExecutableAllocator::Kind::kOwnMalloc) {
     return Status(ErrorCode::kUnsupported,
-                  "process " + std::to_string(pid) + " maps no glibc libc" +
+                  "process " + std::to_string(pid) + " maps no allocator flare can probe" +
                       (report.warnings.empty() ? std::string(" (static binary?)") : " (" + report.warnings.back() + ")") +
-                      ": --alloc needs glibc's malloc");
+                      ": --alloc needs glibc's malloc, jemalloc, tcmalloc, mimalloc or an executable with symbols");
   }
   flare_alloc_target target{};
   if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.flare_alloc_targets), &pid, &target, BPF_ANY) != 0) {
     return bpf_error(errno, "adding PID " + std::to_string(pid) + " to the allocation target set");
   }
-  FLARE_RETURN_IF_ERROR(impl_->attach_library(pid, *libraries.libc, kLibcFunctions, report));
+  if (libraries.libc) FLARE_RETURN_IF_ERROR(impl_->attach_library(pid, *libraries.libc, {kLibcFunctions}, report));
   if (libraries.libstdcxx) {
-    FLARE_RETURN_IF_ERROR(impl_->attach_library(pid, *libraries.libstdcxx, kLibstdcxxFunctions, report));
+    FLARE_RETURN_IF_ERROR(impl_->attach_library(pid, *libraries.libstdcxx, {kOperatorNew}, report));
+  }
+  FLARE_RETURN_IF_ERROR(attach_replacements(pid, libraries.replacements, report));
+  if (exe.kind == ExecutableAllocator::Kind::kOwnMalloc) {
+    FLARE_RETURN_IF_ERROR(attach_replacements(pid, {*exe.mapping}, report));
   }
   return report;
+}
+
+Status AllocTracer::attach_replacements(uint32_t pid, const std::vector<MappedLibrary>& libraries,
+                                        AllocTargetReport& report) {
+  for (const MappedLibrary& lib : libraries) {
+    FLARE_RETURN_IF_ERROR(impl_->attach_library(
+        pid, lib, {kLibcFunctions, kReplacementExtras, kOperatorNew, kOperatorDelete}, report));
+  }
+  return Status::ok();
 }
 
 void AllocTracer::detach() { impl_->links.clear(); }

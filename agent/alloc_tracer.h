@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/allocator_libraries.h"
 #include "bpf/alloc_event.h"
 #include "common/status.h"
 
@@ -60,6 +61,9 @@ class AllocTracer {
   // Finds the libraries serving the target's allocations in its mappings and
   // attaches the probes to them, for this process only.
   Result<AllocTargetReport> add_target(uint32_t pid);
+  // Probes replacement allocators of a target already added (a spawned
+  // command's, known only once it has mapped them).
+  Status attach_replacements(uint32_t pid, const std::vector<MappedLibrary>& libraries, AllocTargetReport& report);
   // Waits up to timeout_ms for the ring to fill past its wakeup mark, then
   // consumes it.
   Result<int> poll(int timeout_ms);

@@ -21,7 +21,18 @@ MappedLibrary library_of(const MapEntry& m) {
   return MappedLibrary{m.path, m.start, m.end, m.inode, m.dev_major, m.dev_minor};
 }
 
+bool same_file(const MappedLibrary& a, const MapEntry& b) {
+  return a.inode == b.inode && a.dev_major == b.dev_major && a.dev_minor == b.dev_minor;
+}
+
 }  // namespace
+
+bool is_replacement_allocator_name(const std::string& path) {
+  std::string_view name = basename_of(path);
+  return starts_with(name, "lib") && (name.find("jemalloc") != std::string_view::npos ||
+                                      name.find("tcmalloc") != std::string_view::npos ||
+                                      name.find("mimalloc") != std::string_view::npos);
+}
 
 AllocatorLibraries find_allocator_libraries(const std::vector<MapEntry>& maps) {
   AllocatorLibraries out;
@@ -33,32 +44,54 @@ AllocatorLibraries find_allocator_libraries(const std::vector<MapEntry>& maps) {
       out.libc = library_of(m);
     } else if (!out.libstdcxx && starts_with(name, "libstdc++.so")) {
       out.libstdcxx = library_of(m);
-    } else if (name.find("jemalloc") != std::string_view::npos || name.find("tcmalloc") != std::string_view::npos ||
-               name.find("mimalloc") != std::string_view::npos) {
-      out.other_allocators.push_back(m.path);
+    } else if (is_replacement_allocator_name(m.path)) {
+      bool known = false;
+      for (const MappedLibrary& r : out.replacements) known = known || same_file(r, m);
+      if (!known) out.replacements.push_back(library_of(m));
     }
   }
   return out;
 }
 
-std::vector<std::string> executable_allocator_warnings(uint32_t pid) {
+ExecutableAllocator classify_executable(uint32_t pid, const std::vector<MapEntry>& maps) {
+  ExecutableAllocator out;
   const std::string exe = "/proc/" + std::to_string(pid) + "/exe";
-  auto functions = ElfFunctions::read(exe);
-  if (!functions.is_ok()) return {};
   std::error_code ec;
-  std::string path = std::filesystem::read_symlink(exe, ec).string();
-  if (ec) path = exe;
-  std::vector<std::string> out;
+  out.path = std::filesystem::read_symlink(exe, ec).string();
+  if (ec) out.path = exe;
+  auto functions = ElfFunctions::read(exe);
+  if (!functions.is_ok()) return out;
   // .go.buildinfo and .gopclntab stay in stripped Go binaries.
   if (functions->find("runtime.mallocgc") || functions->has_section(".go.buildinfo") ||
       functions->has_section(".gopclntab")) {
-    out.push_back(path + " is a Go program: its Go heap allocations are not seen, only those through glibc (cgo)");
-  } else if (functions->find("malloc")) {
-    out.push_back(path + " has its own malloc: allocations it serves are not seen (flare hooks glibc's allocator)");
+    out.kind = ExecutableAllocator::Kind::kGo;
+  } else if (functions->find("malloc") && functions->find("free")) {
+    for (const MapEntry& m : maps) {
+      if (m.file_backed() && m.executable() && m.path == out.path) {
+        out.mapping = library_of(m);
+        break;
+      }
+    }
+    // Without its mapping (a deleted or replaced file) it cannot be probed.
+    out.kind = out.mapping ? ExecutableAllocator::Kind::kOwnMalloc : ExecutableAllocator::Kind::kUnreadable;
   } else if (!functions->has_interpreter()) {
-    out.push_back(path + " is statically linked: its allocations are not seen (flare hooks glibc's shared libc)");
+    out.kind = ExecutableAllocator::Kind::kUnreadable;
   }
   return out;
+}
+
+std::string executable_allocator_warning(const ExecutableAllocator& exe) {
+  switch (exe.kind) {
+    case ExecutableAllocator::Kind::kGo:
+      return exe.path + " is a Go program: its Go heap allocations are not seen, only those through malloc (cgo)";
+    case ExecutableAllocator::Kind::kUnreadable:
+      return exe.path + " is statically linked without a malloc flare can find (no symbols?): its allocations are "
+                        "not seen";
+    case ExecutableAllocator::Kind::kNone:
+    case ExecutableAllocator::Kind::kOwnMalloc:
+      break;
+  }
+  return {};
 }
 
 std::vector<std::string> library_open_paths(uint32_t pid, const MappedLibrary& lib) {

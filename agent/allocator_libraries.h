@@ -1,8 +1,9 @@
-// Which mapped files of a target serve its allocations: glibc's libc (malloc
-// and friends) and libstdc++ (operator new), found in the target's own
-// mappings, never at a fixed path. Allocators flare does not hook yet
-// (jemalloc, tcmalloc, mimalloc) are named so that flare can say that the
-// allocations they serve are not seen.
+// Which mapped files of a target serve its allocations, found in the
+// target's own mappings, never at a fixed path: glibc's libc (malloc and
+// friends), libstdc++ (operator new), an allocator library that replaces
+// glibc's malloc (jemalloc, tcmalloc, mimalloc: linked or preloaded), and an
+// executable that carries its own malloc (a statically linked allocator or
+// a static glibc).
 #pragma once
 
 #include <optional>
@@ -24,16 +25,35 @@ struct MappedLibrary {
 struct AllocatorLibraries {
   std::optional<MappedLibrary> libc;
   std::optional<MappedLibrary> libstdcxx;
-  std::vector<std::string> other_allocators;  // paths of jemalloc, tcmalloc, ...
+  // jemalloc, tcmalloc, mimalloc: they export malloc, free and operator
+  // new/delete of their own, which the dynamic linker binds ahead of glibc's.
+  std::vector<MappedLibrary> replacements;
 };
 
 AllocatorLibraries find_allocator_libraries(const std::vector<MapEntry>& maps);
 
-// One line per allocator the target's executable brings itself, whose
-// allocations glibc's probes do not see: its own malloc (a statically linked
-// jemalloc or tcmalloc), or Go's runtime heap. Empty when it has none or
-// cannot be read.
-std::vector<std::string> executable_allocator_warnings(uint32_t pid);
+// Whether a file name is that of an allocator library that replaces
+// glibc's malloc (libjemalloc.so.2, libtcmalloc_minimal.so.4, ...).
+bool is_replacement_allocator_name(const std::string& path);
+
+// What the executable of a process brings itself.
+struct ExecutableAllocator {
+  enum class Kind {
+    kNone,        // allocates through shared libraries (or not at all)
+    kOwnMalloc,   // defines malloc and free: probed like an allocator library
+    kGo,          // Go's runtime heap: not seen through malloc
+    kUnreadable,  // static, without symbols: its allocations are not seen
+  };
+  Kind kind = Kind::kNone;
+  std::string path;                      // as /proc/PID/exe names it
+  std::optional<MappedLibrary> mapping;  // kOwnMalloc: its executable mapping
+};
+
+ExecutableAllocator classify_executable(uint32_t pid, const std::vector<MapEntry>& maps);
+
+// One line for an executable whose allocations flare does not see (Go, or
+// static without symbols); empty otherwise.
+std::string executable_allocator_warning(const ExecutableAllocator& exe);
 
 // Paths through which flare opens (and the kernel resolves) a target's
 // library: the mapped file itself (/proc/PID/map_files/START-END, valid even

@@ -18,6 +18,7 @@
 #include "agent/alloc_processor.h"
 #include "agent/alloc_tracer.h"
 #include "agent/allocator_libraries.h"
+#include "agent/command_allocators.h"
 #include "agent/cpu_idle_time.h"
 #include "agent/cpu_sampler.h"
 #include "agent/kernel_symbolizer.h"
@@ -244,13 +245,14 @@ class Capture {
       // that after the exec. Probes are placed by file, so they attach now.
       for (uint32_t pid : pids_) {
         FLARE_ASSIGN_OR_RETURN(AllocTargetReport report, alloc_->add_target(pid));
-        for (const std::string& w : report.warnings) warn(w);
-        if (options_.verbose && options_.on_detail) {
-          for (const AllocProbe& p : report.probes) {
-            options_.on_detail("probe " + p.function + "+" + std::to_string(p.offset) + " in " + p.library +
-                               (p.emulated ? " (emulated in the trap)" : " (single-stepped)"));
-          }
+        if (child_ && pid == static_cast<uint32_t>(child_->pid())) {
+          // Its own allocator and those it will load are probed by file
+          // before it runs, so its first allocations are seen too.
+          std::vector<MappedLibrary> predicted = predict_command_allocators(options_.command);
+          FLARE_RETURN_IF_ERROR(alloc_->attach_replacements(pid, predicted, report));
+          child_allocators_.emplace(pid, std::move(predicted));
         }
+        report_alloc_probes(report);
       }
     }
     if (child_) FLARE_RETURN_IF_ERROR(child_->release());
@@ -300,7 +302,7 @@ class Capture {
           FLARE_ASSIGN_OR_RETURN(int drained, sampler_->drain());
           (void)drained;
         }
-        if (child_ && !child_checked_) check_child_allocator();
+        if (child_allocators_ && !child_allocators_->done()) FLARE_RETURN_IF_ERROR(check_child_allocator());
       } else if (sampler_) {
         FLARE_ASSIGN_OR_RETURN(int n, sampler_->poll(timeout_ms));
         (void)n;
@@ -418,46 +420,24 @@ class Capture {
     if (options_.on_warning) options_.on_warning(line);
   }
 
-  // After the spawned command's exec: does it bring its own allocator, and
-  // does it map the libc the probes were attached to (flare's own)? Checked
-  // on every loop turn until the exec has happened and libc is mapped (a
-  // dynamically linked program maps it before main runs), for about 5 s at
-  // most.
-  void check_child_allocator() {
-    const uint32_t pid = static_cast<uint32_t>(child_->pid());
-    std::error_code ec;
-    const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
-    if (ec) return;
-    if (!child_execed_) {
-      if (exe == std::filesystem::read_symlink("/proc/self/exe", ec)) return;  // still flare, held or execing
-      child_execed_ = true;
-      const std::vector<std::string> warnings = executable_allocator_warnings(pid);
-      for (const std::string& w : warnings) warn(w);
-      // Its allocations bypass glibc (or it has no libc): said once is enough.
-      if (!warnings.empty()) child_checked_ = true;
-      if (child_checked_) return;
-    }
-    auto maps = read_proc_maps(pid);
-    auto self = read_proc_maps(static_cast<uint32_t>(getpid()));
-    if (!maps.is_ok() || !self.is_ok()) return;
-    const AllocatorLibraries child = find_allocator_libraries(*maps);
-    const AllocatorLibraries own = find_allocator_libraries(*self);
-    if (!child.libc) {
-      // A static executable was named at the exec (warnings above).
-      if (++child_checks_ > 50) {
-        warn("the command maps no glibc libc (static binary?): its allocations are not seen");
-        child_checked_ = true;
-      }
-      return;
-    }
-    child_checked_ = true;
-    for (const std::string& other : child.other_allocators) {
-      warn("the command maps " + other + ": allocations served by it are not seen (flare hooks glibc's allocator)");
-    }
-    if (own.libc && (child.libc->inode != own.libc->inode || child.libc->dev_major != own.libc->dev_major ||
-                     child.libc->dev_minor != own.libc->dev_minor)) {
-      warn("the command maps " + child.libc->path + ", not the libc flare probed (" + own.libc->path +
-           "): its allocations are not seen; attach with -p instead");
+  // After the spawned command's exec: what it really maps, against what
+  // was probed before it ran.
+  Status check_child_allocator() {
+    CommandAllocatorCheck::Outcome outcome = child_allocators_->check();
+    for (const std::string& w : outcome.warnings) warn(w);
+    if (outcome.attach_late.empty()) return Status::ok();
+    AllocTargetReport report;
+    FLARE_RETURN_IF_ERROR(alloc_->attach_replacements(static_cast<uint32_t>(child_->pid()), outcome.attach_late, report));
+    report_alloc_probes(report);
+    return Status::ok();
+  }
+
+  void report_alloc_probes(const AllocTargetReport& report) {
+    for (const std::string& w : report.warnings) warn(w);
+    if (!options_.verbose || !options_.on_detail) return;
+    for (const AllocProbe& p : report.probes) {
+      options_.on_detail("probe " + p.function + "+" + std::to_string(p.offset) + " in " + p.library +
+                         (p.emulated ? " (emulated in the trap)" : " (single-stepped)"));
     }
   }
 
@@ -485,7 +465,8 @@ class Capture {
     FLARE_ASSIGN_OR_RETURN(auto calls, alloc_->read_calls());
     static constexpr const char* kCallStats[FLARE_ALLOC_FUNC_MAX] = {
         nullptr, "alloc_calls_malloc", "alloc_calls_calloc", "alloc_calls_realloc", "alloc_calls_memalign",
-        "alloc_calls_posix_memalign", "alloc_calls_new", "alloc_calls_valloc", "alloc_calls_free"};
+        "alloc_calls_posix_memalign", "alloc_calls_new", "alloc_calls_valloc", "alloc_calls_free",
+        "alloc_calls_reallocarray"};
     for (int func = 1; func < FLARE_ALLOC_FUNC_MAX; ++func) writer_->add_stat(kCallStats[func], calls[func]);
     FLARE_ASSIGN_OR_RETURN(uint64_t live, alloc_->live_entries());
     writer_->add_stat("alloc_live_table_capacity", FLARE_ALLOC_MAX_LIVE);
@@ -597,9 +578,7 @@ class Capture {
   std::optional<AllocProcessor> alloc_processor_;
   std::unique_ptr<AllocTracer> alloc_;
   uint64_t alloc_seed_ = 0;
-  bool child_checked_ = false;
-  bool child_execed_ = false;
-  int child_checks_ = 0;
+  std::optional<CommandAllocatorCheck> child_allocators_;  // spawn mode with --alloc
   std::unique_ptr<OffCpuTracer> offcpu_;
   std::unique_ptr<CpuSampler> sampler_;  // last: destroyed (detached) first
   uint64_t thread_events_ = 0;

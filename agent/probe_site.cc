@@ -1,5 +1,7 @@
 #include "agent/probe_site.h"
 
+#include <iterator>
+
 namespace flare::agent {
 
 namespace {
@@ -19,10 +21,48 @@ size_t emulated_length(std::span<const uint8_t> c) {
   return 0;
 }
 
-// Length of an instruction that only sets flags (or rax) and may be stepped
-// over, or 0.
-size_t skippable_length(std::span<const uint8_t> c) {
+// Integer argument registers in call order, by x86 register number.
+constexpr int kArgumentRegisters[] = {7 /* rdi */, 6 /* rsi */, 2 /* rdx */, 1 /* rcx */, 8, 9};
+constexpr int kStackPointer = 4;
+
+// Whether an instruction may write register `reg` without changing what
+// the probe reads.
+bool may_write(int reg, unsigned arguments_read) {
+  if (reg == kStackPointer) return false;
+  for (unsigned i = 0; i < arguments_read && i < std::size(kArgumentRegisters); ++i) {
+    if (kArgumentRegisters[i] == reg) return false;
+  }
+  return true;
+}
+
+// Length of a mov or lea whose only effect is to write one register the
+// probe does not read, or 0: mov %reg,%reg, and mov or lea of rip-relative
+// memory to a register (allocators load their thread-cache offsets so).
+size_t register_move_length(std::span<const uint8_t> c, unsigned arguments_read) {
+  const bool has_rex = !c.empty() && (c[0] & 0xf0) == 0x40;
+  const uint8_t rex = has_rex ? c[0] : 0;
+  std::span<const uint8_t> op = c.subspan(has_rex ? 1 : 0);
+  if (op.size() < 2) return 0;
+  const uint8_t modrm = op[1];
+  const int reg = ((modrm >> 3) & 7) | ((rex & 0x4) << 1);  // REX.R
+  const int rm = (modrm & 7) | ((rex & 0x1) << 3);          // REX.B
+  const size_t prefix = has_rex ? 1 : 0;
+  if ((modrm & 0xc0) == 0xc0) {
+    if (op[0] == 0x89) return may_write(rm, arguments_read) ? prefix + 2 : 0;   // mov %reg, %rm
+    if (op[0] == 0x8b) return may_write(reg, arguments_read) ? prefix + 2 : 0;  // mov %rm, %reg
+    return 0;
+  }
+  if ((modrm & 0xc7) == 0x05 && (op[0] == 0x8b || op[0] == 0x8d) && op.size() >= 6) {
+    return may_write(reg, arguments_read) ? prefix + 6 : 0;  // mov/lea disp32(%rip), %reg
+  }
+  return 0;
+}
+
+// Length of an instruction that only sets flags (or a register the probe
+// does not read) and may be stepped over, or 0.
+size_t skippable_length(std::span<const uint8_t> c, unsigned arguments_read) {
   if (c.size() >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa) return 4;  // endbr64
+  if (size_t n = register_move_length(c, arguments_read)) return n;
   size_t rex = (c.size() >= 1 && (c[0] & 0xf0) == 0x40) ? 1 : 0;
   std::span<const uint8_t> op = c.subspan(rex);
   if (op.size() >= 2 && (op[0] == 0x85 || op[0] == 0x84 || op[0] == 0x39 || op[0] == 0x3b || op[0] == 0x38 ||
@@ -32,18 +72,22 @@ size_t skippable_length(std::span<const uint8_t> c) {
   }
   // cmp $imm8, disp32(%rip): opcode 80 or 83 /7 with modrm 00 111 101
   if (op.size() >= 7 && (op[0] == 0x80 || op[0] == 0x83) && op[1] == 0x3d) return rex + 7;
+  // cmp $imm, %reg: 83 /7 ib or 81 /7 id with modrm 11 111 rrr (jemalloc's
+  // malloc starts with cmp $0x1000,%rdi)
+  if (op.size() >= 3 && op[0] == 0x83 && (op[1] & 0xf8) == 0xf8) return rex + 3;
+  if (op.size() >= 6 && op[0] == 0x81 && (op[1] & 0xf8) == 0xf8) return rex + 6;
   if (rex == 0 && op.size() >= 5 && op[0] == 0xb8) return 5;  // mov $imm32, %eax
   return 0;
 }
 
 }  // namespace
 
-ProbeSite choose_probe_site(std::span<const uint8_t> code) {
+ProbeSite choose_probe_site(std::span<const uint8_t> code, unsigned arguments_read) {
   size_t offset = 0;
-  for (int i = 0; i < 4 && offset < code.size(); ++i) {
+  for (int i = 0; i < 6 && offset < code.size(); ++i) {
     std::span<const uint8_t> rest = code.subspan(offset);
     if (emulated_length(rest)) return {offset, true};
-    size_t n = skippable_length(rest);
+    size_t n = skippable_length(rest, arguments_read);
     if (n == 0) break;
     offset += n;
   }

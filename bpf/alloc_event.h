@@ -17,8 +17,10 @@
  */
 #define FLARE_ALLOC_MAX_LIVE (256 * 1024)
 /* Probe sites of all targets (aliases deduplicated by address), and the
- * distinct library files they lie in. */
-#define FLARE_ALLOC_MAX_SITES 32
+ * distinct library files they lie in. A replacement allocator (jemalloc,
+ * tcmalloc) brings about 35 entry points of its own, next to glibc's and
+ * libstdc++'s 16. Both are powers of two: indexes are masked with them. */
+#define FLARE_ALLOC_MAX_SITES 128
 #define FLARE_ALLOC_MAX_LIBS 8
 /* Entries of the log2 table the exponential draw interpolates in. */
 #define FLARE_ALLOC_LOG2_STEPS 256
@@ -26,15 +28,16 @@
 /* What a probe site is; its uprobe_multi cookie. Decides which argument is
  * the size and how the result is returned. */
 enum flare_alloc_func {
-	FLARE_ALLOC_FUNC_MALLOC = 1,	     /* size = arg1 (also valloc, pvalloc) */
+	FLARE_ALLOC_FUNC_MALLOC = 1,	     /* size = arg1 (also mallocx) */
 	FLARE_ALLOC_FUNC_CALLOC = 2,	     /* size = arg1 * arg2 */
-	FLARE_ALLOC_FUNC_REALLOC = 3,	     /* ptr = arg1, size = arg2 */
+	FLARE_ALLOC_FUNC_REALLOC = 3,	     /* ptr = arg1, size = arg2 (also rallocx) */
 	FLARE_ALLOC_FUNC_MEMALIGN = 4,	     /* size = arg2 (aligned_alloc too) */
 	FLARE_ALLOC_FUNC_POSIX_MEMALIGN = 5, /* *arg1 = result, size = arg3 */
 	FLARE_ALLOC_FUNC_NEW = 6,	     /* C++ operator new/new[]: size = arg1 */
 	FLARE_ALLOC_FUNC_VALLOC = 7,	     /* size = arg1 */
-	FLARE_ALLOC_FUNC_FREE = 8,	     /* ptr = arg1 */
-	FLARE_ALLOC_FUNC_MAX = 9,
+	FLARE_ALLOC_FUNC_FREE = 8,	     /* ptr = arg1 (also operator delete, dallocx, sdallocx) */
+	FLARE_ALLOC_FUNC_REALLOCARRAY = 9,   /* ptr = arg1, size = arg2 * arg3 */
+	FLARE_ALLOC_FUNC_MAX = 10,
 };
 
 /* Why an event was lost or degraded; indexes the per-CPU drop counters. */
@@ -82,8 +85,8 @@ struct flare_alloc_lib {
 
 /* Per target process, the value of the target map. */
 struct flare_alloc_target {
-	/* load bias of each library (runtime address - ELF vaddr); 0: no
-	 * probe of that library hit yet */
+	/* load bias of each library (runtime address - ELF vaddr) plus one;
+	 * 0: no probe of that library hit yet */
 	__u64 base[FLARE_ALLOC_MAX_LIBS];
 };
 

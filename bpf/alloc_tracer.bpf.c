@@ -201,11 +201,11 @@ static __always_inline bool in_outer_function(struct flare_alloc_target *target,
 
 	/* Most calls come from the program, outside every probed library. */
 	for (__u32 i = 0; i < FLARE_ALLOC_MAX_LIBS; i++) {
-		__u64 base = target->base[i];
+		__u64 base = target->base[i] - 1;
 
 		if (!libs[i].hi)
 			break;
-		if (base && ret >= base + libs[i].lo && ret < base + libs[i].hi) {
+		if (target->base[i] && ret >= base + libs[i].lo && ret < base + libs[i].hi) {
 			in_lib = true;
 			break;
 		}
@@ -221,8 +221,8 @@ static __always_inline bool in_outer_function(struct flare_alloc_target *target,
 		__u32 lib = s->lib;
 
 		asm volatile("%[lib] &= %[mask]" : [lib] "+r"(lib) : [mask] "i"(FLARE_ALLOC_MAX_LIBS - 1));
-		base = target->base[lib];
-		if (base && ret >= base + s->func_start && ret < base + s->func_end)
+		base = target->base[lib] - 1;
+		if (target->base[lib] && ret >= base + s->func_start && ret < base + s->func_end)
 			return true;
 	}
 	return false;
@@ -247,7 +247,8 @@ static __always_inline struct flare_alloc_site *site_of(__u64 cookie)
 static __always_inline void learn_base(struct pt_regs *ctx, struct flare_alloc_target *target,
 				       struct flare_alloc_site *site)
 {
-	__u64 base = bpf_get_func_ip(ctx) - site->vaddr;
+	/* Plus one: a non-PIE executable is loaded at bias 0. */
+	__u64 base = bpf_get_func_ip(ctx) - site->vaddr + 1;
 	__u32 lib = site->lib;
 
 	asm volatile("%[lib] &= %[mask]" : [lib] "+r"(lib) : [mask] "i"(FLARE_ALLOC_MAX_LIBS - 1));
@@ -399,8 +400,19 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 tgid, struct flar
 		size = PT_REGS_PARM1(ctx) * PT_REGS_PARM2(ctx);
 		break;
 	case FLARE_ALLOC_FUNC_REALLOC:
+	case FLARE_ALLOC_FUNC_REALLOCARRAY:
 		old = PT_REGS_PARM1(ctx);
 		size = PT_REGS_PARM2(ctx);
+		if (func == FLARE_ALLOC_FUNC_REALLOCARRAY) {
+			__u64 n = size, each = PT_REGS_PARM3(ctx), limit = each ? ~0ULL / each : ~0ULL;
+
+			/* The barrier keeps clang from turning the division
+			 * into a 128-bit multiply, which BPF lacks. */
+			asm volatile("" : "+r"(limit));
+			/* An overflowing product fails the call (ENOMEM): a
+			 * size that cannot be 0 keeps the old block tracked. */
+			size = n > limit ? ~0ULL : n * each;
+		}
 		if (old && !is_tracked(tgid, old))
 			old = 0;
 		break;

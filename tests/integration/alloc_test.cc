@@ -115,16 +115,35 @@ TEST_F(AllocTest, DefaultSamplerIsWithinTolerance) {
   EXPECT_EQ(seed->number_value(), 42);
 }
 
-TEST_F(AllocTest, EveryEntryPointCountsOnceInItsCaller) {
-  auto truth = record(ALLOC_KINDS_BIN, {"--events", "alloc", "--alloc-rate", "1"});
+// alloc_kinds under each allocator flare hooks: glibc's (with libstdc++'s
+// operator new), jemalloc, tcmalloc and mimalloc linked in (they bind malloc
+// and operator new/delete ahead of glibc's), and glibc's malloc linked into a
+// static executable. Every call counts once, in the function that made it,
+// and every block's free (or delete, sized or not) is seen.
+class AllocatorKindsTest : public AllocTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(AllocatorKindsTest, EveryEntryPointCountsOnceInItsCaller) {
+  auto truth = record(GetParam(), {"--events", "alloc", "--alloc-rate", "1"});
   ASSERT_EQ(truth.size(), 9u);
-  auto bytes = flat("alloc_space"), objects = flat("alloc_objects");
+  auto bytes = flat("alloc_space"), objects = flat("alloc_objects"), inuse = flat("inuse_space");
   for (const auto& [func, t] : truth) {
     SCOPED_TRACE(func);
     EXPECT_EQ(objects[func], t.count) << lost_summary();
     EXPECT_EQ(bytes[func], t.bytes) << lost_summary();
+    EXPECT_EQ(inuse[func], 0) << "a free or delete was missed\n" << lost_summary();
   }
+  // No warning that an allocator goes unseen.
+  EXPECT_EQ(stderr_.find("not seen"), std::string::npos) << stderr_;
 }
+
+INSTANTIATE_TEST_SUITE_P(Allocators, AllocatorKindsTest,
+                         ::testing::Values(ALLOC_KINDS_BIN, ALLOC_KINDS_JEMALLOC_BIN, ALLOC_KINDS_TCMALLOC_BIN,
+                                           ALLOC_KINDS_MIMALLOC_BIN, ALLOC_KINDS_STATIC_BIN),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           const std::string path = info.param;
+                           const std::string name = path.substr(path.rfind('/') + 1);
+                           return name == "alloc_kinds" ? std::string("glibc") : name.substr(name.rfind('_') + 1);
+                         });
 
 TEST_F(AllocTest, InuseProfileAndTopRead) {
   record(ALLOC_CHAINS_BIN, {"--alloc", "--events", "cpu", "--alloc-seed", "7"});

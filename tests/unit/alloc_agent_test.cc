@@ -8,6 +8,7 @@
 
 #include "agent/alloc_processor.h"
 #include "agent/allocator_libraries.h"
+#include "agent/command_allocators.h"
 #include "agent/probe_site.h"
 
 namespace flare::agent {
@@ -48,6 +49,44 @@ TEST(ProbeSite, OperatorNewSkipsEndbrTestAndMovToThePush) {
   EXPECT_TRUE(site.emulated);
 }
 
+TEST(ProbeSite, JemallocMallocSkipsTheImmediateCompare) {
+  // cmp $0x1000,%rdi; ja rel32
+  Bytes code = {0x48, 0x81, 0xff, 0x00, 0x10, 0x00, 0x00, 0x0f, 0x87, 0x93, 0x00, 0x00, 0x00};
+  ProbeSite site = choose_probe_site(code);
+  EXPECT_EQ(site.offset, 7u);
+  EXPECT_TRUE(site.emulated);
+  // cmp $0x8,%esi; jbe rel8 (the imm8 form, no REX)
+  Bytes short_form = {0x83, 0xfe, 0x08, 0x76, 0x10};
+  EXPECT_EQ(choose_probe_site(short_form).offset, 3u);
+  // add $8,%rdi (83 /0) writes an argument: not stepped over.
+  Bytes add = {0x48, 0x83, 0xc7, 0x08, 0x74, 0x10};
+  EXPECT_EQ(choose_probe_site(add).offset, 0u);
+}
+
+TEST(ProbeSite, StepsOverWritesOfRegistersTheProbeDoesNotRead) {
+  // tcmalloc's malloc: mov disp32(%rip),%rax; test %rax,%rax; jne rel8
+  Bytes tcmalloc = {0x48, 0x8b, 0x05, 0x59, 0xab, 0x00, 0x00, 0x48, 0x85, 0xc0, 0x75, 0x75};
+  EXPECT_EQ(choose_probe_site(tcmalloc, 1).offset, 10u);
+  // mimalloc's free: mov %rdi,%rcx; test %rdi,%rdi; je rel8 -- rcx is the
+  // fourth argument: free reads one, posix_memalign three, a caller that
+  // reads all of them gets the entry.
+  Bytes mimalloc = {0x48, 0x89, 0xf9, 0x48, 0x85, 0xff, 0x74, 0x5d};
+  EXPECT_EQ(choose_probe_site(mimalloc, 1).offset, 6u);
+  EXPECT_EQ(choose_probe_site(mimalloc, 3).offset, 6u);
+  EXPECT_EQ(choose_probe_site(mimalloc, 4).offset, 0u);
+  // mov %rdi,%rsi overwrites the second argument: fine for malloc, not for
+  // calloc; mov %rax,%rsp never.
+  Bytes to_rsi = {0x48, 0x89, 0xfe, 0x74, 0x10};
+  EXPECT_EQ(choose_probe_site(to_rsi, 1).offset, 3u);
+  EXPECT_EQ(choose_probe_site(to_rsi, 2).offset, 0u);
+  Bytes to_rsp = {0x48, 0x89, 0xc4, 0x74, 0x10};
+  EXPECT_EQ(choose_probe_site(to_rsp, 1).offset, 0u);
+  // lea disp32(%rip),%r8 (REX.R): r8 is the fifth argument.
+  Bytes lea_r8 = {0x4c, 0x8d, 0x05, 0x00, 0x10, 0x00, 0x00, 0x74, 0x10};
+  EXPECT_EQ(choose_probe_site(lea_r8, 3).offset, 7u);
+  EXPECT_EQ(choose_probe_site(lea_r8, 5).offset, 0u);
+}
+
 TEST(ProbeSite, AnInstructionThatWritesAnArgumentStaysAtTheEntry) {
   // reallocarray: mov %rsi,%rax; mul %rdx -- mul writes rdx, an argument.
   Bytes code = {0x48, 0x89, 0xf0, 0x48, 0xf7, 0xe2};
@@ -83,7 +122,7 @@ TEST(AllocWeight, ScaledByTheInverseSamplingProbability) {
   EXPECT_EQ(alloc_weight(1ull << 30, 512 * 1024), 1ull << 30);
 }
 
-TEST(AllocatorLibraries, FindsGlibcAndLibstdcxxAndNamesOtherAllocators) {
+TEST(AllocatorLibraries, FindsGlibcLibstdcxxAndReplacementAllocators) {
   auto maps = parse_proc_maps(
       "55d0a0000000-55d0a0001000 r-xp 00001000 08:01 100 /opt/app/bin/app\n"
       "7f0000000000-7f0000028000 r--p 00000000 08:01 200 /usr/lib/x86_64-linux-gnu/libc.so.6\n"
@@ -98,11 +137,38 @@ TEST(AllocatorLibraries, FindsGlibcAndLibstdcxxAndNamesOtherAllocators) {
   EXPECT_EQ(libs.libc->inode, 200u);
   ASSERT_TRUE(libs.libstdcxx);
   EXPECT_EQ(libs.libstdcxx->inode, 400u);
-  EXPECT_EQ(libs.other_allocators, std::vector<std::string>{"/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"});
+  ASSERT_EQ(libs.replacements.size(), 1u);
+  EXPECT_EQ(libs.replacements[0].path, "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2");
+  EXPECT_EQ(libs.replacements[0].inode, 500u);
 
   EXPECT_EQ(library_open_paths(42, *libs.libc),
             (std::vector<std::string>{"/proc/42/map_files/7f0000028000-7f000019d000",
                                       "/proc/42/root/usr/lib/x86_64-linux-gnu/libc.so.6"}));
+}
+
+TEST(AllocatorLibraries, ReplacementAllocatorNames) {
+  EXPECT_TRUE(is_replacement_allocator_name("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"));
+  EXPECT_TRUE(is_replacement_allocator_name("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4.5.9"));
+  EXPECT_TRUE(is_replacement_allocator_name("/opt/lib/libmimalloc.so.2"));
+  EXPECT_FALSE(is_replacement_allocator_name("/usr/lib/x86_64-linux-gnu/libc.so.6"));
+  EXPECT_FALSE(is_replacement_allocator_name("/opt/app/jemalloc-bench"));  // not a library
+}
+
+TEST(CommandAllocators, ParsesTheDynamicLinkersTrace) {
+  // ldd's format: preloaded objects by path, needed ones as name => path,
+  // the vDSO and the loader by name or path alone.
+  const char* trace =
+      "\tlinux-vdso.so.1 (0x00007ffc2b5f1000)\n"
+      "\t/usr/lib/x86_64-linux-gnu/libmimalloc.so.2 (0x00007f0a1c000000)\n"
+      "\tlibjemalloc.so.2 => /lib/x86_64-linux-gnu/libjemalloc.so.2 (0x00007f4e8a200000)\n"
+      "\tlibmissing.so.1 => not found\n"
+      "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f4e8a000000)\n"
+      "\t/lib64/ld-linux-x86-64.so.2 (0x00007f4e8a6c0000)\n";
+  EXPECT_EQ(parse_loaded_objects(trace),
+            (std::vector<std::string>{"/usr/lib/x86_64-linux-gnu/libmimalloc.so.2",
+                                      "/lib/x86_64-linux-gnu/libjemalloc.so.2", "/lib/x86_64-linux-gnu/libc.so.6",
+                                      "/lib64/ld-linux-x86-64.so.2"}));
+  EXPECT_TRUE(parse_loaded_objects("\tstatically linked\n").empty());
 }
 
 TEST(AllocatorLibraries, StaticBinaryHasNoLibc) {
