@@ -24,7 +24,8 @@ void AllocProcessor::process(const flare_alloc_event& e) {
   a.tid = e.h.tid;
   a.address = e.h.address;
   a.size = e.size;
-  a.weight = alloc_weight(e.size, sample_rate_);
+  // Go's runtime samples by its own rate (MemProfileRate), read at the sample.
+  a.weight = alloc_weight(e.size, e.func == FLARE_ALLOC_FUNC_GO_SAMPLE ? e.sample_rate : sample_rate_);
   a.flags = (e.flags & FLARE_ALLOC_UNTRACKED) ? rec::kAllocUntracked : 0;
   const bool stackless = e.user_stack_bytes <= 0;
   a.stack = stacks_.intern_stack(e.h.pid, nullptr, 0, e.user_ips, e.user_stack_bytes,

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "agent/allocator_libraries.h"
@@ -125,10 +126,55 @@ unsigned arguments_read(flare_alloc_func func) {
     case FLARE_ALLOC_FUNC_VALLOC:
     case FLARE_ALLOC_FUNC_FREE:
       return 1;
+    case FLARE_ALLOC_FUNC_GO_SAMPLE:  // Go's ABI passes rax, rbx, ...: probed at the entry
+    case FLARE_ALLOC_FUNC_GO_FREE:
     case FLARE_ALLOC_FUNC_MAX:
       break;
   }
   return 6;
+}
+
+// Go's allocation sampling path (see bpf/alloc_tracer.bpf.c).
+constexpr AllocFunctionName kGoRuntimeFunctions[] = {
+    {"runtime.mProf_Malloc", FLARE_ALLOC_FUNC_GO_SAMPLE},
+    {"runtime.freeSpecial", FLARE_ALLOC_FUNC_GO_FREE},
+};
+
+struct OpenedLibrary {
+  std::string path;  // through which it was read and is probed
+  ElfFunctions functions;
+};
+
+// The text of a Go executable's runtime.* functions (ELF vaddrs, merged
+// where adjacent), and the executable's load bias once a probe has hit.
+struct GoRuntimeText {
+  uint32_t lib = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // sorted [start, end)
+  std::optional<uint64_t> bias;
+
+  bool contains(uint64_t vaddr) const {
+    auto it = std::upper_bound(ranges.begin(), ranges.end(), std::make_pair(vaddr, ~uint64_t{0}));
+    return it != ranges.begin() && vaddr < std::prev(it)->second;
+  }
+};
+
+GoRuntimeText go_runtime_text(const ElfFunctions& functions) {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (const auto& [name, f] : functions.functions()) {
+    if (name.starts_with("runtime.")) ranges.emplace_back(f.vaddr, f.vaddr + f.size);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  GoRuntimeText text;
+  for (const auto& r : ranges) {
+    // Go pads functions to 32 bytes: runtime functions laid out together
+    // merge into a few ranges.
+    if (!text.ranges.empty() && r.first <= text.ranges.back().second + 32) {
+      text.ranges.back().second = std::max(text.ranges.back().second, r.second);
+    } else {
+      text.ranges.push_back(r);
+    }
+  }
+  return text;
 }
 
 Result<UniqueFd> create_uprobe_multi_link(int prog_fd, uint32_t attach_type, const std::string& path,
@@ -174,8 +220,19 @@ struct AllocTracer::Impl {
   std::vector<AllocProbe> probes;  // by site index
   flare_alloc_event scratch{};
 
+  // Go targets by pid: where the runtime's functions lie, hidden from the
+  // leaf end of their allocation stacks as Go's own heap profile hides them.
+  std::map<uint32_t, GoRuntimeText> go_targets;
+
   // Adds the probes of one library of `pid` and attaches them.
   Status attach_library(uint32_t pid, const MappedLibrary& lib, FunctionLists lists, AllocTargetReport& report);
+  // The same for a library already read; answers its lib index.
+  Result<uint32_t> attach_functions(uint32_t pid, const MappedLibrary& lib, const OpenedLibrary& opened,
+                                    FunctionLists lists, AllocTargetReport& report);
+  // The program (and attach type) that serves a kind of probe site.
+  std::pair<bpf_program*, uint32_t> program_of(uint32_t func) const;
+  // Drops the Go runtime's frames from the leaf end of a Go sample's stack.
+  void hide_go_runtime_frames(flare_alloc_event& e);
 };
 
 AllocTracer::AllocTracer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -206,7 +263,10 @@ Result<std::unique_ptr<AllocTracer>> AllocTracer::load(const AllocTracerOptions&
   }
   bpf_program__set_expected_attach_type(impl->skel->progs.flare_alloc,
                                         static_cast<bpf_attach_type>(kAttachUprobeSession));
-  bpf_program__set_expected_attach_type(impl->skel->progs.flare_free, static_cast<bpf_attach_type>(kAttachUprobeMulti));
+  for (bpf_program* prog : {impl->skel->progs.flare_free, impl->skel->progs.flare_go_sample,
+                            impl->skel->progs.flare_go_free}) {
+    bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(kAttachUprobeMulti));
+  }
   err = alloc_tracer_bpf__load(impl->skel.get());
   if (err) {
     return bpf_error(-err, "loading the BPF allocation tracer (needs uprobe sessions, Linux 6.13 or later)");
@@ -218,35 +278,52 @@ Result<std::unique_ptr<AllocTracer>> AllocTracer::load(const AllocTracerOptions&
   return tracer;
 }
 
+Result<OpenedLibrary> open_library(uint32_t pid, const MappedLibrary& lib) {
+  Status last(ErrorCode::kNotFound, "no path");
+  for (const std::string& candidate : library_open_paths(pid, lib)) {
+    Result<ElfFunctions> functions = ElfFunctions::read(candidate);
+    if (functions.is_ok()) return OpenedLibrary{candidate, std::move(functions).value()};
+    last = functions.status();
+  }
+  return last.with_context("reading the symbols of " + lib.path);
+}
+
 Status AllocTracer::Impl::attach_library(uint32_t pid, const MappedLibrary& lib, FunctionLists lists,
                                          AllocTargetReport& report) {
-  std::string path;
-  Result<ElfFunctions> functions = Status(ErrorCode::kNotFound, "no path");
-  for (const std::string& candidate : library_open_paths(pid, lib)) {
-    functions = ElfFunctions::read(candidate);
-    if (functions.is_ok()) {
-      path = candidate;
-      break;
-    }
-  }
-  if (!functions.is_ok()) return functions.status().with_context("reading the symbols of " + lib.path);
+  FLARE_ASSIGN_OR_RETURN(OpenedLibrary opened, open_library(pid, lib));
+  return attach_functions(pid, lib, opened, lists, report).status();
+}
 
+Result<uint32_t> AllocTracer::Impl::attach_functions(uint32_t pid, const MappedLibrary& lib,
+                                                     const OpenedLibrary& opened, FunctionLists lists,
+                                                     AllocTargetReport& report) {
+  const std::string& path = opened.path;
+  const ElfFunctions* functions = &opened.functions;
   auto [lib_it, new_lib] = libs.try_emplace({lib.dev_major, lib.dev_minor, lib.inode}, static_cast<uint32_t>(libs.size()));
   const uint32_t lib_index = lib_it->second;
   if (lib_index >= FLARE_ALLOC_MAX_LIBS) {
     return Status(ErrorCode::kUnsupported, "too many distinct allocator libraries across targets");
   }
-  std::vector<uint64_t> alloc_offsets, alloc_cookies, free_offsets, free_cookies;
+  struct LinkRequest {
+    std::vector<uint64_t> offsets, cookies;
+  };
+  std::map<std::pair<bpf_program*, uint32_t>, LinkRequest> requests;  // by program and attach type
   std::map<uint64_t, bool> attached;  // entry vaddr: aliases are probed once per link
   std::vector<AllocFunctionName> names;
   for (std::span<const AllocFunctionName> list : lists) names.insert(names.end(), list.begin(), list.end());
   for (const AllocFunctionName& name : names) {
-    const ElfFunction* f = functions.value().find(name.name);
+    const ElfFunction* f = functions->find(name.name);
     if (!f || attached.count(f->vaddr)) continue;
     attached[f->vaddr] = true;
-    FLARE_ASSIGN_OR_RETURN(std::vector<uint8_t> code, functions.value().code(f->file_offset, 32));
+    FLARE_ASSIGN_OR_RETURN(std::vector<uint8_t> code, functions->code(f->file_offset, 32));
     code.resize(std::min<size_t>(code.size(), f->size));
-    const ProbeSite site = choose_probe_site(code, arguments_read(name.func));
+    // Go's register ABI is not the one choose_probe_site protects, and a
+    // Go function may restart from its entry (stack growth): its probe goes
+    // past the stack check. Go's probes fire only for sampled allocations,
+    // so a single-stepped trap is cheap enough there.
+    const bool go_abi = name.func == FLARE_ALLOC_FUNC_GO_SAMPLE || name.func == FLARE_ALLOC_FUNC_GO_FREE;
+    const ProbeSite site =
+        go_abi ? ProbeSite{go_body_offset(code), false} : choose_probe_site(code, arguments_read(name.func));
     auto [it, new_site] = sites.try_emplace({lib_index, f->vaddr}, n_sites);
     if (new_site) {
       if (n_sites >= FLARE_ALLOC_MAX_SITES) return Status(ErrorCode::kUnsupported, "too many allocation probe sites");
@@ -264,24 +341,29 @@ Status AllocTracer::Impl::attach_library(uint32_t pid, const MappedLibrary& lib,
       ++n_sites;
     }
     report.probes.push_back(probes[it->second]);
-    auto& offsets = name.func == FLARE_ALLOC_FUNC_FREE ? free_offsets : alloc_offsets;
-    auto& cookies = name.func == FLARE_ALLOC_FUNC_FREE ? free_cookies : alloc_cookies;
-    offsets.push_back(f->file_offset + site.offset);
-    cookies.push_back(it->second);
+    LinkRequest& request = requests[program_of(name.func)];
+    request.offsets.push_back(f->file_offset + site.offset);
+    request.cookies.push_back(it->second);
   }
-  if (!alloc_offsets.empty()) {
-    FLARE_ASSIGN_OR_RETURN(UniqueFd link, create_uprobe_multi_link(bpf_program__fd(skel->progs.flare_alloc),
-                                                                   kAttachUprobeSession, path, alloc_offsets,
-                                                                   alloc_cookies, pid));
+  for (auto& [program, request] : requests) {
+    FLARE_ASSIGN_OR_RETURN(UniqueFd link, create_uprobe_multi_link(bpf_program__fd(program.first), program.second,
+                                                                   path, request.offsets, request.cookies, pid));
     links.push_back(std::move(link));
   }
-  if (!free_offsets.empty()) {
-    FLARE_ASSIGN_OR_RETURN(UniqueFd link, create_uprobe_multi_link(bpf_program__fd(skel->progs.flare_free),
-                                                                   kAttachUprobeMulti, path, free_offsets,
-                                                                   free_cookies, pid));
-    links.push_back(std::move(link));
+  return lib_index;
+}
+
+std::pair<bpf_program*, uint32_t> AllocTracer::Impl::program_of(uint32_t func) const {
+  switch (func) {
+    case FLARE_ALLOC_FUNC_FREE:
+      return {skel->progs.flare_free, kAttachUprobeMulti};
+    case FLARE_ALLOC_FUNC_GO_SAMPLE:
+      return {skel->progs.flare_go_sample, kAttachUprobeMulti};
+    case FLARE_ALLOC_FUNC_GO_FREE:
+      return {skel->progs.flare_go_free, kAttachUprobeMulti};
+    default:
+      return {skel->progs.flare_alloc, kAttachUprobeSession};
   }
-  return Status::ok();
 }
 
 Result<AllocTargetReport> AllocTracer::add_target(uint32_t pid) {
@@ -290,7 +372,8 @@ Result<AllocTargetReport> AllocTracer::add_target(uint32_t pid) {
   const ExecutableAllocator exe = classify_executable(pid, maps);
   AllocTargetReport report;
   if (std::string w = executable_allocator_warning(exe); !w.empty()) report.warnings.push_back(std::move(w));
-  if (!libraries.libc && libraries.replacements.empty() && exe.kind != ExecutableAllocator::Kind::kOwnMalloc) {
+  if (!libraries.libc && libraries.replacements.empty() && exe.kind != ExecutableAllocator::Kind::kOwnMalloc &&
+      exe.kind != ExecutableAllocator::Kind::kGo) {
     return Status(ErrorCode::kUnsupported,
                   "process " + std::to_string(pid) + " maps no allocator flare can probe" +
                       (report.warnings.empty() ? std::string(" (static binary?)") : " (" + report.warnings.back() + ")") +
@@ -308,7 +391,65 @@ Result<AllocTargetReport> AllocTracer::add_target(uint32_t pid) {
   if (exe.kind == ExecutableAllocator::Kind::kOwnMalloc) {
     FLARE_RETURN_IF_ERROR(attach_replacements(pid, {*exe.mapping}, report));
   }
+  if (exe.kind == ExecutableAllocator::Kind::kGo && exe.mapping) {
+    FLARE_RETURN_IF_ERROR(attach_go_runtime(pid, *exe.mapping, report));
+  }
   return report;
+}
+
+Status AllocTracer::attach_go_runtime(uint32_t pid, const MappedLibrary& executable, AllocTargetReport& report) {
+  FLARE_ASSIGN_OR_RETURN(OpenedLibrary opened, open_library(pid, executable));
+  const ElfFunctions& functions = opened.functions;
+  const std::optional<uint64_t> rate = functions.find_variable("runtime.MemProfileRate");
+  if (!functions.find("runtime.mProf_Malloc") || !functions.find("runtime.freeSpecial") || !rate) {
+    // A stripped binary (no .symtab), or a runtime whose sampling path
+    // flare does not know: said, not guessed.
+    report.warnings.push_back(executable.path +
+                              " is a Go program without the runtime symbols flare hooks (runtime.mProf_Malloc, "
+                              "runtime.freeSpecial, runtime.MemProfileRate; stripped?): its Go heap allocations "
+                              "are not seen");
+    return Status::ok();
+  }
+  if (!functions.find("runtime.MemProfile")) {
+    // The linker turns memory profiling off when nothing can read it.
+    report.warnings.push_back(executable.path +
+                              " was built without memory-profiling support (runtime.MemProfile is not linked in, "
+                              "so the Go runtime samples no allocations): its Go heap allocations are not seen");
+  }
+  const int targets = bpf_map__fd(impl_->skel->maps.flare_alloc_targets);
+  flare_alloc_target target{};
+  if (bpf_map_lookup_elem(targets, &pid, &target) != 0) {
+    return bpf_error(errno, "reading the allocation target entry of PID " + std::to_string(pid));
+  }
+  target.go_rate_vaddr = *rate;
+  if (bpf_map_update_elem(targets, &pid, &target, BPF_EXIST) != 0) {
+    return bpf_error(errno, "writing the allocation target entry of PID " + std::to_string(pid));
+  }
+  GoRuntimeText text = go_runtime_text(functions);
+  FLARE_ASSIGN_OR_RETURN(text.lib, impl_->attach_functions(pid, executable, opened, {kGoRuntimeFunctions}, report));
+  impl_->go_targets[pid] = std::move(text);
+  return Status::ok();
+}
+
+void AllocTracer::Impl::hide_go_runtime_frames(flare_alloc_event& e) {
+  auto it = go_targets.find(e.h.pid);
+  if (it == go_targets.end() || e.user_stack_bytes <= 0) return;
+  GoRuntimeText& text = it->second;
+  if (!text.bias) {
+    // The probe that sent this sample learned where the executable lies.
+    flare_alloc_target target{};
+    if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.flare_alloc_targets), &e.h.pid, &target) != 0 ||
+        target.base[text.lib] == 0) {
+      return;
+    }
+    text.bias = target.base[text.lib] - 1;
+  }
+  const size_t n = static_cast<size_t>(e.user_stack_bytes) / sizeof(__u64);
+  size_t hidden = 0;
+  while (hidden + 1 < n && text.contains(e.user_ips[hidden] - *text.bias)) ++hidden;
+  if (hidden == 0) return;
+  std::memmove(e.user_ips, e.user_ips + hidden, (n - hidden) * sizeof(__u64));
+  e.user_stack_bytes = static_cast<int32_t>((n - hidden) * sizeof(__u64));
 }
 
 Status AllocTracer::attach_replacements(uint32_t pid, const std::vector<MappedLibrary>& libraries,
@@ -335,6 +476,7 @@ int AllocTracer::on_record(void* ctx, void* data, size_t size) {
       alloc->user_stack_bytes <= static_cast<int64_t>(size - kStackOffset)) {
     // Records carry only the stack frames filled; a copy makes the array whole.
     std::memcpy(&self->impl_->scratch, data, std::min(size, sizeof(flare_alloc_event)));
+    if (self->impl_->scratch.func == FLARE_ALLOC_FUNC_GO_SAMPLE) self->impl_->hide_go_runtime_frames(self->impl_->scratch);
     self->impl_->on_alloc(self->impl_->scratch);
   } else if (header->type == FLARE_ALLOC_RECORD_FREE && size >= sizeof(flare_free_event)) {
     self->impl_->on_free(*static_cast<const flare_free_event*>(data));

@@ -64,6 +64,10 @@ class AllocTracer {
   // Probes replacement allocators of a target already added (a spawned
   // command's, known only once it has mapped them).
   Status attach_replacements(uint32_t pid, const std::vector<MappedLibrary>& libraries, AllocTargetReport& report);
+  // Probes the Go runtime's own allocation sampling in a Go executable of a
+  // target already added. A binary flare cannot hook (stripped, or built
+  // without memory profiling) gets a warning in the report, not an error.
+  Status attach_go_runtime(uint32_t pid, const MappedLibrary& executable, AllocTargetReport& report);
   // Waits up to timeout_ms for the ring to fill past its wakeup mark, then
   // consumes it.
   Result<int> poll(int timeout_ms);

@@ -53,6 +53,12 @@ AllocatorLibraries find_allocator_libraries(const std::vector<MapEntry>& maps) {
   return out;
 }
 
+bool is_go_executable(const ElfFunctions& functions) {
+  // .go.buildinfo and .gopclntab stay in stripped Go binaries.
+  return functions.find("runtime.mallocgc") || functions.has_section(".go.buildinfo") ||
+         functions.has_section(".gopclntab");
+}
+
 ExecutableAllocator classify_executable(uint32_t pid, const std::vector<MapEntry>& maps) {
   ExecutableAllocator out;
   const std::string exe = "/proc/" + std::to_string(pid) + "/exe";
@@ -61,17 +67,15 @@ ExecutableAllocator classify_executable(uint32_t pid, const std::vector<MapEntry
   if (ec) out.path = exe;
   auto functions = ElfFunctions::read(exe);
   if (!functions.is_ok()) return out;
-  // .go.buildinfo and .gopclntab stay in stripped Go binaries.
-  if (functions->find("runtime.mallocgc") || functions->has_section(".go.buildinfo") ||
-      functions->has_section(".gopclntab")) {
+  for (const MapEntry& m : maps) {
+    if (m.file_backed() && m.executable() && m.path == out.path) {
+      out.mapping = library_of(m);
+      break;
+    }
+  }
+  if (is_go_executable(*functions)) {
     out.kind = ExecutableAllocator::Kind::kGo;
   } else if (functions->find("malloc") && functions->find("free")) {
-    for (const MapEntry& m : maps) {
-      if (m.file_backed() && m.executable() && m.path == out.path) {
-        out.mapping = library_of(m);
-        break;
-      }
-    }
     // Without its mapping (a deleted or replaced file) it cannot be probed.
     out.kind = out.mapping ? ExecutableAllocator::Kind::kOwnMalloc : ExecutableAllocator::Kind::kUnreadable;
   } else if (!functions->has_interpreter()) {
@@ -83,7 +87,8 @@ ExecutableAllocator classify_executable(uint32_t pid, const std::vector<MapEntry
 std::string executable_allocator_warning(const ExecutableAllocator& exe) {
   switch (exe.kind) {
     case ExecutableAllocator::Kind::kGo:
-      return exe.path + " is a Go program: its Go heap allocations are not seen, only those through malloc (cgo)";
+      if (exe.mapping) break;  // its runtime's sampling is probed
+      return exe.path + " is a Go program whose mapping flare cannot find: its Go heap allocations are not seen";
     case ExecutableAllocator::Kind::kUnreadable:
       return exe.path + " is statically linked without a malloc flare can find (no symbols?): its allocations are "
                         "not seen";

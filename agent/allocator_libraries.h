@@ -41,18 +41,22 @@ struct ExecutableAllocator {
   enum class Kind {
     kNone,        // allocates through shared libraries (or not at all)
     kOwnMalloc,   // defines malloc and free: probed like an allocator library
-    kGo,          // Go's runtime heap: not seen through malloc
+    kGo,          // Go's runtime heap: probed where the runtime samples it
     kUnreadable,  // static, without symbols: its allocations are not seen
   };
   Kind kind = Kind::kNone;
   std::string path;                      // as /proc/PID/exe names it
-  std::optional<MappedLibrary> mapping;  // kOwnMalloc: its executable mapping
+  std::optional<MappedLibrary> mapping;  // its executable mapping
 };
 
 ExecutableAllocator classify_executable(uint32_t pid, const std::vector<MapEntry>& maps);
 
-// One line for an executable whose allocations flare does not see (Go, or
-// static without symbols); empty otherwise.
+class ElfFunctions;
+// A Go program: its runtime's allocator, or the sections Go's linker writes.
+bool is_go_executable(const ElfFunctions& functions);
+
+// One line for an executable whose allocations flare does not see (static
+// without symbols, or unmapped); empty otherwise.
 std::string executable_allocator_warning(const ExecutableAllocator& exe);
 
 // Paths through which flare opens (and the kernel resolves) a target's

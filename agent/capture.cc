@@ -248,9 +248,10 @@ class Capture {
         if (child_ && pid == static_cast<uint32_t>(child_->pid())) {
           // Its own allocator and those it will load are probed by file
           // before it runs, so its first allocations are seen too.
-          std::vector<MappedLibrary> predicted = predict_command_allocators(options_.command);
-          FLARE_RETURN_IF_ERROR(alloc_->attach_replacements(pid, predicted, report));
-          child_allocators_.emplace(pid, std::move(predicted));
+          const CommandAllocators predicted = predict_command_allocators(options_.command);
+          FLARE_RETURN_IF_ERROR(alloc_->attach_replacements(pid, predicted.replacements, report));
+          if (predicted.go_executable) FLARE_RETURN_IF_ERROR(alloc_->attach_go_runtime(pid, *predicted.go_executable, report));
+          child_allocators_.emplace(pid, predicted);
         }
         report_alloc_probes(report);
       }
@@ -425,9 +426,10 @@ class Capture {
   Status check_child_allocator() {
     CommandAllocatorCheck::Outcome outcome = child_allocators_->check();
     for (const std::string& w : outcome.warnings) warn(w);
-    if (outcome.attach_late.empty()) return Status::ok();
+    const uint32_t pid = static_cast<uint32_t>(child_->pid());
     AllocTargetReport report;
-    FLARE_RETURN_IF_ERROR(alloc_->attach_replacements(static_cast<uint32_t>(child_->pid()), outcome.attach_late, report));
+    FLARE_RETURN_IF_ERROR(alloc_->attach_replacements(pid, outcome.attach_late, report));
+    if (outcome.attach_go_late) FLARE_RETURN_IF_ERROR(alloc_->attach_go_runtime(pid, *outcome.attach_go_late, report));
     report_alloc_probes(report);
     return Status::ok();
   }
@@ -466,7 +468,7 @@ class Capture {
     static constexpr const char* kCallStats[FLARE_ALLOC_FUNC_MAX] = {
         nullptr, "alloc_calls_malloc", "alloc_calls_calloc", "alloc_calls_realloc", "alloc_calls_memalign",
         "alloc_calls_posix_memalign", "alloc_calls_new", "alloc_calls_valloc", "alloc_calls_free",
-        "alloc_calls_reallocarray"};
+        "alloc_calls_reallocarray", "alloc_calls_go_sample", "alloc_calls_go_free"};
     for (int func = 1; func < FLARE_ALLOC_FUNC_MAX; ++func) writer_->add_stat(kCallStats[func], calls[func]);
     FLARE_ASSIGN_OR_RETURN(uint64_t live, alloc_->live_entries());
     writer_->add_stat("alloc_live_table_capacity", FLARE_ALLOC_MAX_LIVE);

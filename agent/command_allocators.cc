@@ -112,21 +112,27 @@ std::vector<std::string> parse_loaded_objects(std::string_view trace) {
   return paths;
 }
 
-std::vector<MappedLibrary> predict_command_allocators(const std::vector<std::string>& argv) {
+CommandAllocators predict_command_allocators(const std::vector<std::string>& argv) {
   if (argv.empty()) return {};
   const std::string exe = resolve_command(argv.front());
   if (exe.empty()) return {};
   auto functions = ElfFunctions::read(exe);
   if (!functions.is_ok()) return {};
-  std::vector<MappedLibrary> out;
-  auto add = [&out](const std::string& path) {
+  auto file = [](const std::string& path) -> std::optional<MappedLibrary> {
     struct stat st;
-    if (stat(path.c_str(), &st) == 0) out.push_back(MappedLibrary{path, 0, 0, st.st_ino, major(st.st_dev), minor(st.st_dev)});
+    if (stat(path.c_str(), &st) != 0) return std::nullopt;
+    return MappedLibrary{path, 0, 0, st.st_ino, major(st.st_dev), minor(st.st_dev)};
   };
-  if (functions->find("malloc") && functions->find("free")) add(exe);
+  CommandAllocators out;
+  if (is_go_executable(*functions)) {
+    out.go_executable = file(exe);
+  } else if (functions->find("malloc") && functions->find("free")) {
+    if (auto lib = file(exe)) out.replacements.push_back(*lib);
+  }
   if (!functions->has_interpreter()) return out;  // a static executable would simply run: ldd refuses those too
   for (const std::string& path : parse_loaded_objects(trace_loaded_objects(exe, argv))) {
-    if (is_replacement_allocator_name(path)) add(path);
+    if (!is_replacement_allocator_name(path)) continue;
+    if (auto lib = file(path)) out.replacements.push_back(*lib);
   }
   return out;
 }
@@ -151,6 +157,13 @@ CommandAllocatorCheck::Outcome CommandAllocatorCheck::check(int max_checks) {
     if (own.kind == ExecutableAllocator::Kind::kOwnMalloc) {
       own_malloc_ = true;
       attach_if_not_probed(*own.mapping, out);
+    }
+    if (own.kind == ExecutableAllocator::Kind::kGo && own.mapping &&
+        !(go_probed_ && same_file(*go_probed_, *own.mapping))) {
+      out.warnings.push_back("the command " + own.path +
+                             " is a Go program flare did not foresee: probed only now, its first allocations are "
+                             "not seen");
+      out.attach_go_late = own.mapping;
     }
   }
   const AllocatorLibraries child = find_allocator_libraries(*maps);

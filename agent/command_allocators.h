@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,21 +24,28 @@ namespace flare::agent {
 std::vector<std::string> parse_loaded_objects(std::string_view trace);
 
 // What `argv` will allocate with besides glibc, with the identity of the
-// files: its executable if it defines malloc and free, and the replacement
-// allocators it will load (none for a static or non-ELF command, or when
-// the trace fails).
-std::vector<MappedLibrary> predict_command_allocators(const std::vector<std::string>& argv);
+// files.
+struct CommandAllocators {
+  // Its executable if it defines malloc and free, and the replacement
+  // allocators it will load (none for a static or non-ELF command, or when
+  // the trace fails).
+  std::vector<MappedLibrary> replacements;
+  // Its executable if it is a Go program.
+  std::optional<MappedLibrary> go_executable;
+};
+CommandAllocators predict_command_allocators(const std::vector<std::string>& argv);
 
 // After the exec: compares what the command mapped with what was probed.
 class CommandAllocatorCheck {
  public:
-  CommandAllocatorCheck(uint32_t pid, std::vector<MappedLibrary> probed_replacements)
-      : pid_(pid), probed_(std::move(probed_replacements)) {}
+  CommandAllocatorCheck(uint32_t pid, const CommandAllocators& probed)
+      : pid_(pid), probed_(probed.replacements), go_probed_(probed.go_executable) {}
 
   struct Outcome {
     std::vector<std::string> warnings;
     // Mapped but not probed before the exec: to probe now, late.
     std::vector<MappedLibrary> attach_late;
+    std::optional<MappedLibrary> attach_go_late;
   };
   // Called on every loop turn until done(): waits for the exec (the
   // executable is no longer flare's) and for libc, mapped before main runs;
@@ -50,6 +58,7 @@ class CommandAllocatorCheck {
 
   uint32_t pid_;
   std::vector<MappedLibrary> probed_;
+  std::optional<MappedLibrary> go_probed_;
   bool execed_ = false;
   bool own_malloc_ = false;
   bool done_ = false;

@@ -58,9 +58,14 @@ Result<ElfFunctions> ElfFunctions::read(const std::string& path) {
     for (size_t i = 0; i < n; ++i) {
       GElf_Sym sym;
       if (!gelf_getsym(data, static_cast<int>(i), &sym)) continue;
-      if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || sym.st_size == 0) continue;
+      const int type = GELF_ST_TYPE(sym.st_info);
+      if ((type != STT_FUNC && type != STT_OBJECT) || sym.st_shndx == SHN_UNDEF || sym.st_size == 0) continue;
       const char* name = elf_strptr(elf.get(), sh.sh_link, sym.st_name);
       if (!name || !*name) continue;
+      if (type == STT_OBJECT) {
+        out.variables_.emplace(name, sym.st_value);
+        continue;
+      }
       for (const GElf_Phdr& ph : loads) {
         if (sym.st_value >= ph.p_vaddr && sym.st_value < ph.p_vaddr + ph.p_filesz) {
           out.functions_.emplace(name, ElfFunction{sym.st_value, sym.st_size, sym.st_value - ph.p_vaddr + ph.p_offset});
@@ -75,6 +80,12 @@ Result<ElfFunctions> ElfFunctions::read(const std::string& path) {
 const ElfFunction* ElfFunctions::find(const std::string& name) const {
   auto it = functions_.find(name);
   return it == functions_.end() ? nullptr : &it->second;
+}
+
+std::optional<uint64_t> ElfFunctions::find_variable(const std::string& name) const {
+  auto it = variables_.find(name);
+  if (it == variables_.end()) return std::nullopt;
+  return it->second;
 }
 
 Result<std::vector<uint8_t>> ElfFunctions::code(uint64_t file_offset, size_t n) const {

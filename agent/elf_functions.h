@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,10 +23,14 @@ struct ElfFunction {
 class ElfFunctions {
  public:
   // Reads .dynsym and .symtab of the file at `path` (e.g. a
-  // /proc/PID/map_files/... link): functions with a size, defined in the file.
+  // /proc/PID/map_files/... link): functions and variables with a size,
+  // defined in the file.
   static Result<ElfFunctions> read(const std::string& path);
 
   const ElfFunction* find(const std::string& name) const;
+  const std::map<std::string, ElfFunction>& functions() const { return functions_; }
+  // The address (st_value) of a defined data symbol with a size.
+  std::optional<uint64_t> find_variable(const std::string& name) const;
   bool has_section(const std::string& name) const { return sections_.count(name) != 0; }
   // Has a program interpreter (PT_INTERP): the dynamic linker loads its
   // libraries, libc among them. False for a static executable.
@@ -36,6 +41,7 @@ class ElfFunctions {
  private:
   std::string path_;
   std::map<std::string, ElfFunction> functions_;
+  std::map<std::string, uint64_t> variables_;
   std::set<std::string> sections_;
   bool has_interpreter_ = false;
 };

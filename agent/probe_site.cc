@@ -94,4 +94,29 @@ ProbeSite choose_probe_site(std::span<const uint8_t> code, unsigned arguments_re
   return {0, emulated_length(code) != 0};
 }
 
+size_t go_body_offset(std::span<const uint8_t> code) {
+  size_t at = 0;
+  auto next_is = [&](std::initializer_list<uint8_t> bytes) {
+    if (code.size() < at + bytes.size()) return false;
+    size_t i = at;
+    for (uint8_t b : bytes) {
+      if (code[i++] != b) return false;
+    }
+    return true;
+  };
+  // A frame larger than the guard first computes its lowest address:
+  // lea -N(%rsp),%r12 (disp8 or disp32).
+  if (next_is({0x4c, 0x8d, 0x64, 0x24})) {
+    at += 5;
+  } else if (next_is({0x4c, 0x8d, 0xa4, 0x24})) {
+    at += 8;
+  }
+  // cmp 0x10(%r14),%rsp or %r12: the g's stack guard (g lives in r14).
+  if (!next_is({0x49, 0x3b, 0x66, 0x10}) && !next_is({0x4d, 0x3b, 0x66, 0x10})) return 0;
+  at += 4;
+  if (next_is({0x76})) return at + 2;        // jbe rel8 to morestack
+  if (next_is({0x0f, 0x86})) return at + 6;  // jbe rel32
+  return 0;
+}
+
 }  // namespace flare::agent

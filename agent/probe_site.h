@@ -29,4 +29,12 @@ struct ProbeSite {
 // itself emulated).
 ProbeSite choose_probe_site(std::span<const uint8_t> code, unsigned arguments_read = 6);
 
+// Where the body of a Go function starts, past its stack-growth check
+// (cmp of the stack pointer with the g's guard, then jbe to morestack), or
+// 0 if it has none or it is not recognized. A probe at the entry fires
+// twice when the stack grows: morestack copies the stack and restarts the
+// function from its entry. The check writes only r12 and the flags, so the
+// arguments (rax, rbx, ... in Go's register ABI) are unchanged past it.
+size_t go_body_offset(std::span<const uint8_t> code);
+
 }  // namespace flare::agent

@@ -37,7 +37,13 @@ enum flare_alloc_func {
 	FLARE_ALLOC_FUNC_VALLOC = 7,	     /* size = arg1 */
 	FLARE_ALLOC_FUNC_FREE = 8,	     /* ptr = arg1 (also operator delete, dallocx, sdallocx) */
 	FLARE_ALLOC_FUNC_REALLOCARRAY = 9,   /* ptr = arg1, size = arg2 * arg3 */
-	FLARE_ALLOC_FUNC_MAX = 10,
+	/* Go's runtime.mProf_Malloc(p, size), which the runtime calls for the
+	 * allocations it samples itself (Go ABI: p in rax, size in rbx). */
+	FLARE_ALLOC_FUNC_GO_SAMPLE = 10,
+	/* Go's runtime.freeSpecial(s, p, size): the sweeper frees a sampled
+	 * object's profiling record (p in rbx). */
+	FLARE_ALLOC_FUNC_GO_FREE = 11,
+	FLARE_ALLOC_FUNC_MAX = 12,
 };
 
 /* Why an event was lost or degraded; indexes the per-CPU drop counters. */
@@ -88,6 +94,9 @@ struct flare_alloc_target {
 	/* load bias of each library (runtime address - ELF vaddr) plus one;
 	 * 0: no probe of that library hit yet */
 	__u64 base[FLARE_ALLOC_MAX_LIBS];
+	/* Go: ELF vaddr of runtime.MemProfileRate in the library (executable)
+	 * of the GO_SAMPLE site; 0: not a Go target */
+	__u64 go_rate_vaddr;
 };
 
 /* A tracked block, keyed by process and address. */
@@ -118,7 +127,10 @@ struct flare_alloc_event {
 	__u32 func;	   /* enum flare_alloc_func */
 	__u32 flags;	   /* enum flare_alloc_flags */
 	__s32 user_stack_bytes; /* bytes of user_ips filled, or -errno */
-	__u32 reserved;
+	/* Mean bytes between samples of the sampler that chose this one: 0 for
+	 * flare's own (the agent's rate), the Go runtime's MemProfileRate (at
+	 * most 2^32 - 1) for GO_SAMPLE. */
+	__u32 sample_rate;
 	char comm[FLARE_COMM_LEN];
 	__u64 user_ips[FLARE_MAX_USER_FRAMES];
 };
@@ -131,7 +143,7 @@ FLARE_STATIC_ASSERT(sizeof(struct flare_alloc_event) == 72 + 8 * FLARE_MAX_USER_
 		    "flare_alloc_event layout changed");
 FLARE_STATIC_ASSERT(sizeof(struct flare_alloc_site) == 32, "flare_alloc_site layout changed");
 FLARE_STATIC_ASSERT(sizeof(struct flare_alloc_lib) == 16, "flare_alloc_lib layout changed");
-FLARE_STATIC_ASSERT(sizeof(struct flare_alloc_target) == 8 * FLARE_ALLOC_MAX_LIBS,
+FLARE_STATIC_ASSERT(sizeof(struct flare_alloc_target) == 8 * FLARE_ALLOC_MAX_LIBS + 8,
 		    "flare_alloc_target layout changed");
 
 #endif /* FLARE_BPF_ALLOC_EVENT_H */

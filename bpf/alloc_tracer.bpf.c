@@ -297,13 +297,12 @@ static __always_inline void untrack(__u32 tgid, __u32 tid, __u64 address)
 		emit_free(tgid, tid, address);
 }
 
-static __always_inline void emit_alloc(struct pt_regs *ctx, __u32 tgid, __u32 tid, __u64 address,
-				       struct thread_state *st)
+static __always_inline void emit_alloc(struct pt_regs *ctx, __u32 tgid, __u32 tid, __u64 address, __u64 size,
+				       __u32 func, __u32 rate, __u64 stack_flags)
 {
 	struct flare_alloc_key key = { .address = address, .pid = tgid };
 	struct flare_alloc_event *e;
 	__u32 zero = 0, flags = 0;
-	__u64 size;
 	__u8 one = 1;
 	long n;
 
@@ -320,14 +319,14 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, __u32 tgid, __u32 ti
 	e->h.reserved = 0;
 	e->h.time_ns = bpf_ktime_get_ns();
 	e->h.address = address;
-	e->size = st->pending_size;
-	e->func = st->pending_func;
+	e->size = size;
+	e->func = func;
 	e->flags = flags;
-	e->reserved = 0;
+	e->sample_rate = rate;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	/* At the return the leaf is the caller of the allocator: a frame
 	 * pointer walk from the entry would miss it (not pushed yet). */
-	n = bpf_get_stack(ctx, e->user_ips, sizeof(e->user_ips), BPF_F_USER_STACK);
+	n = bpf_get_stack(ctx, e->user_ips, sizeof(e->user_ips), BPF_F_USER_STACK | stack_flags);
 	if (n < 0)
 		count_drop(FLARE_ALLOC_DROP_USER_STACK);
 	e->user_stack_bytes = n;
@@ -469,7 +468,7 @@ static __always_inline void on_return(struct pt_regs *ctx, __u32 tgid, __u32 tid
 	if (st->pending_old && (address || st->pending_size == 0))
 		untrack(tgid, tid, st->pending_old);
 	if (st->pending_sampled && address)
-		emit_alloc(ctx, tgid, tid, address, st);
+		emit_alloc(ctx, tgid, tid, address, st->pending_size, st->pending_func, 0, 0);
 	st->pending_func = 0;
 }
 
@@ -504,5 +503,63 @@ int flare_free(struct pt_regs *ctx)
 	address = PT_REGS_PARM1(ctx);
 	if (address)
 		untrack(tgid, (__u32)pid_tgid, address);
+	return 0;
+}
+
+/*
+ * Go: the runtime samples its own allocations (mallocgc, one sample per
+ * runtime.MemProfileRate bytes on average, 512 KiB by default) and calls
+ * mProf_Malloc for each, so a probe there costs nothing on the allocations
+ * it does not sample. Entry probes only: a return probe breaks Go's movable
+ * stacks. The stack is taken at the entry by frame pointers (Go keeps
+ * them); the first two entries are mProf_Malloc itself and mallocgc
+ * (profilealloc, its caller, has no frame-pointer link yet), skipped as
+ * Go's own profiler skips them.
+ */
+SEC("uprobe")
+int flare_go_sample(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct flare_alloc_target *target;
+	struct flare_alloc_site *site;
+	__u64 rate = 0, base;
+	__u32 lib;
+
+	target = bpf_map_lookup_elem(&flare_alloc_targets, &tgid);
+	if (!target)
+		return 0;
+	site = site_of(bpf_get_attach_cookie(ctx));
+	if (!site)
+		return 0;
+	learn_base(ctx, target, site);
+	count_call(FLARE_ALLOC_FUNC_GO_SAMPLE);
+	lib = site->lib;
+	asm volatile("%[lib] &= %[mask]" : [lib] "+r"(lib) : [mask] "i"(FLARE_ALLOC_MAX_LIBS - 1));
+	base = target->base[lib] - 1;
+	if (bpf_probe_read_user(&rate, sizeof(rate), (void *)(base + target->go_rate_vaddr)) != 0) {
+		count_drop(FLARE_ALLOC_DROP_READ);
+		rate = 0;
+	}
+	if (rate > 0xffffffffULL)
+		rate = 0xffffffffULL;
+	/* Go ABI: p in rax, size in rbx. */
+	emit_alloc(ctx, tgid, (__u32)pid_tgid, ctx->ax, ctx->bx, FLARE_ALLOC_FUNC_GO_SAMPLE, (__u32)rate,
+		   2 & BPF_F_SKIP_FIELD_MASK);
+	return 0;
+}
+
+SEC("uprobe")
+int flare_go_free(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+
+	if (!bpf_map_lookup_elem(&flare_alloc_targets, &tgid))
+		return 0;
+	count_call(FLARE_ALLOC_FUNC_GO_FREE);
+	/* freeSpecial(s, p, size): p in rbx. Only sampled objects carry a
+	 * profiling record; an untracked address is ignored. */
+	untrack(tgid, (__u32)pid_tgid, ctx->bx);
 	return 0;
 }

@@ -38,8 +38,8 @@ AllocSummary summarize(const rec::Recording& rec) {
 }
 
 // The allocator calls the tracer saw, by the function it counted them for.
-constexpr const char* kCallStats[] = {"malloc", "calloc", "realloc", "reallocarray", "memalign",
-                                      "posix_memalign", "new", "valloc", "free"};
+constexpr const char* kCallStats[] = {"malloc", "calloc",  "realloc",   "reallocarray", "memalign", "posix_memalign",
+                                      "new",    "valloc",  "free",      "go_sample",    "go_free"};
 
 std::string sampling_text(const rec::FileHeader& h) {
   if (h.alloc_sample_rate <= 1) return "every allocation recorded";

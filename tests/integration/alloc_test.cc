@@ -39,13 +39,16 @@ class AllocTest : public IntegrationTest {
   // Runs `workload` alone, then under flare record `record_args` -- workload;
   // checks that flare changed neither its output nor its exit status, and
   // converts the recording to pprof (alloc layout). Returns the truth.
-  std::map<std::string, Truth> record(const std::string& workload, const Argv& record_args) {
-    RunResult alone = run({workload}, 120s);
-    EXPECT_TRUE(alone.status.ok()) << describe({workload}, alone);
+  std::map<std::string, Truth> record(const std::string& workload, const Argv& record_args,
+                                      const Argv& workload_args = {}) {
+    Argv command = {workload};
+    command.insert(command.end(), workload_args.begin(), workload_args.end());
+    RunResult alone = run(command, 120s);
+    EXPECT_TRUE(alone.status.ok()) << describe(command, alone);
     Argv argv = {"record", "-o", path("alloc.flare").string()};
     argv.insert(argv.end(), record_args.begin(), record_args.end());
     argv.push_back("--");
-    argv.push_back(workload);
+    argv.insert(argv.end(), command.begin(), command.end());
     RunResult traced = flare(argv, 180s);
     EXPECT_TRUE(traced.status.ok()) << describe(argv, traced);
     EXPECT_EQ(traced.out, alone.out) << "the workload's output changed under flare";
@@ -144,6 +147,43 @@ INSTANTIATE_TEST_SUITE_P(Allocators, AllocatorKindsTest,
                            const std::string name = path.substr(path.rfind('/') + 1);
                            return name == "alloc_kinds" ? std::string("glibc") : name.substr(name.rfind('_') + 1);
                          });
+
+// Go: flare hooks the runtime's own sampling (runtime.mProf_Malloc, and
+// runtime.freeSpecial when the sweeper frees a sampled object). With
+// MemProfileRate 1 the runtime samples every allocation: each block counts
+// once, in the function that made it (the runtime's frames hidden from the
+// leaf as Go's own heap profile hides them), and every freed one is seen.
+// The runtime may allocate a few small objects of its own on the same
+// goroutine (a sudog when a collection starts), which Go's heap profile
+// charges to the function too: up to 4 more objects and less than half a
+// block of bytes are allowed, so a block missed or counted twice fails.
+TEST_F(AllocTest, GoRuntimeSamplesEveryAllocationAtRateOne) {
+  auto truth = record(GO_ALLOC_BIN, {"--events", "alloc"});
+  ASSERT_EQ(truth.size(), 2u);
+  auto bytes = flat("alloc_space"), objects = flat("alloc_objects"), inuse = flat("inuse_space");
+  for (const auto& [func, t] : truth) {
+    SCOPED_TRACE(func);
+    EXPECT_GE(bytes[func], t.bytes) << lost_summary();
+    EXPECT_LT(bytes[func], t.bytes + 512) << lost_summary();
+    EXPECT_GE(objects[func], t.count) << lost_summary();
+    EXPECT_LE(objects[func], t.count + 4) << lost_summary();
+    EXPECT_NEAR(inuse[func], t.inuse, 512) << lost_summary();
+  }
+  EXPECT_EQ(stderr_.find("not seen"), std::string::npos) << stderr_;
+}
+
+// At the runtime's own rate (4 KiB here) each sample is weighed by that
+// rate, read from the target, not by flare's --alloc-rate.
+TEST_F(AllocTest, GoSamplesAreWeighedByTheRuntimesRate) {
+  auto truth = record(GO_ALLOC_BIN, {"--events", "alloc", "--alloc-rate", "1MiB"}, {"-rate", "4096"});
+  ASSERT_EQ(truth.size(), 2u);
+  auto bytes = flat("alloc_space"), inuse = flat("inuse_space");
+  for (const auto& [func, t] : truth) {
+    SCOPED_TRACE(func);
+    EXPECT_NEAR(bytes[func], t.bytes, 0.10 * t.bytes) << lost_summary();
+    EXPECT_NEAR(inuse[func], t.inuse, std::max(0.15 * t.inuse, 0.01 * t.bytes)) << lost_summary();
+  }
+}
 
 TEST_F(AllocTest, InuseProfileAndTopRead) {
   record(ALLOC_CHAINS_BIN, {"--alloc", "--events", "cpu", "--alloc-seed", "7"});
