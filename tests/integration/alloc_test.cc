@@ -185,6 +185,16 @@ TEST_F(AllocTest, GoSamplesAreWeighedByTheRuntimesRate) {
   }
 }
 
+// A Go program that never reads its memory profile is linked without
+// memory profiling: its runtime samples nothing, and flare says so instead
+// of showing an empty profile as if it were the truth.
+TEST_F(AllocTest, GoBinaryWithoutMemoryProfilingIsNamed) {
+  Argv argv = {"record", "-o", path("plain.flare").string(), "--events", "alloc", "--", GO_PLAIN_BIN};
+  RunResult r = flare(argv, 60s);
+  EXPECT_TRUE(r.status.ok()) << describe(argv, r);
+  EXPECT_NE(r.err.find("built without memory-profiling support"), std::string::npos) << r.err;
+}
+
 TEST_F(AllocTest, InuseProfileAndTopRead) {
   record(ALLOC_CHAINS_BIN, {"--alloc", "--events", "cpu", "--alloc-seed", "7"});
   // --alloc with cpu: both recorded; the inuse view is the default index.
