@@ -1,6 +1,6 @@
 // Viewer throughput: reading a recording (rec::parse_recording) and turning
-// it into pprof (viewer::write_pprof), in samples per second, on the
-// synthetic default profile (1 M samples).
+// it into pprof (viewer::write_pprof) or JFR (viewer::write_jfr), in samples
+// per second, on the synthetic default profile (1 M samples).
 #include <benchmark/benchmark.h>
 
 #include <fstream>
@@ -11,6 +11,7 @@
 #include "bench/alloc_counter.h"
 #include "bench/synthetic_recording.h"
 #include "recorder/reader.h"
+#include "viewer/jfr_writer.h"
 #include "viewer/pprof.h"
 
 namespace flare::bench {
@@ -115,6 +116,31 @@ void BM_ReadAndWritePprof(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(samples));
 }
 BENCHMARK(BM_ReadAndWritePprof)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// `flare convert --to jfr` minus the file I/O: one event per sample (JFR
+// has no aggregation), with stacks, methods and symbols pooled once.
+void BM_WriteJfr(benchmark::State& state) {
+  const rec::Recording* recording = default_recording();
+  if (!recording) {
+    state.SkipWithError("synthetic recording did not parse");
+    return;
+  }
+  uint64_t samples = 0, out_bytes = 0;
+  for (auto _ : state) {
+    CountingBuf buf;
+    std::ostream out(&buf);
+    Status st = viewer::write_jfr(*recording, viewer::JfrOptions{}, out);
+    if (!st.is_ok()) {
+      state.SkipWithError(st.message().c_str());
+      return;
+    }
+    samples += recording->samples.size();
+    out_bytes = buf.bytes;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(samples));
+  state.counters["jfr_MiB"] = static_cast<double>(out_bytes) / (1 << 20);
+}
+BENCHMARK(BM_WriteJfr)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace flare::bench
