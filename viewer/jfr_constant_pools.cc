@@ -54,7 +54,13 @@ uint64_t ConstantPools::method(const std::string& class_name, const std::string&
   return it->second;
 }
 
-uint64_t ConstantPools::frame_method(const rec::FrameInfo& frame) {
+uint64_t ConstantPools::frame_method(uint32_t frame_id) {
+  uint64_t& cached = method_of_frame_[frame_id];
+  if (cached == 0) cached = make_frame_method(rec_.frames[frame_id]);
+  return cached;
+}
+
+uint64_t ConstantPools::make_frame_method(const rec::FrameInfo& frame) {
   std::string name = frame_display_name(rec_, frame);
   if (frame.kind == rec::FrameKind::kKernel) return method(std::string(kKernelClass), "", name);
   if (frame.mapping != 0 && frame.mapping < rec_.mappings.size()) {
@@ -73,12 +79,15 @@ void ConstantPools::append_frame(uint64_t method_key, int32_t line, uint64_t fra
 }
 
 uint64_t ConstantPools::thread(uint32_t tid) {
-  if (tid != 0) threads_.insert(tid);
+  if (tid != 0 && !threads_.contains(tid)) threads_.insert(tid);
   return tid;
 }
 
 uint64_t ConstantPools::stack_trace(uint32_t stack_id) {
-  if (stack_id == 0 || !stacks_.insert(stack_id).second) return stack_id;
+  // Ids beyond the table (the reader rejects them) are written as "none".
+  if (stack_id == 0 || stack_id >= stack_written_.size()) return 0;
+  if (stack_written_[stack_id]) return stack_id;
+  stack_written_[stack_id] = true;
   std::string_view placeholder = view_stack(rec_, stack_id, view_, frame_ids_);
   ++stack_count_;
   stack_entries_.varint(stack_id);
@@ -96,7 +105,7 @@ uint64_t ConstantPools::stack_trace(uint32_t stack_id) {
                                                                : kFrameNative;
     // -1 is how JFR says "no line"; `jfr print` then leaves the line out.
     int32_t line = frame.line != 0 ? static_cast<int32_t>(frame.line) : -1;
-    append_frame(frame_method(frame), line, type);
+    append_frame(frame_method(id), line, type);
   }
   return stack_id;
 }

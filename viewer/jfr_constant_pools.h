@@ -26,7 +26,8 @@ namespace flare::viewer::jfr {
 
 class ConstantPools {
  public:
-  ConstantPools(const rec::Recording& rec, const ViewOptions& view) : rec_(rec), view_(view) {}
+  ConstantPools(const rec::Recording& rec, const ViewOptions& view)
+      : rec_(rec), view_(view), stack_written_(rec.stacks.size()), method_of_frame_(rec.frames.size()) {}
 
   // The key an event writes for thread `tid` (0: none).
   uint64_t thread(uint32_t tid);
@@ -41,7 +42,8 @@ class ConstantPools {
   uint64_t package(const std::string& name);
   uint64_t klass(const std::string& name, const std::string& package_name);
   uint64_t method(const std::string& class_name, const std::string& package_name, const std::string& name);
-  uint64_t frame_method(const rec::FrameInfo& frame);
+  uint64_t frame_method(uint32_t frame_id);
+  uint64_t make_frame_method(const rec::FrameInfo& frame);
   void append_frame(uint64_t method, int32_t line, uint64_t frame_type);
 
   const rec::Recording& rec_;
@@ -53,7 +55,11 @@ class ConstantPools {
   std::map<std::string, std::pair<uint64_t, uint64_t>> classes_;   // name -> key, package key
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> methods_;      // (class, name symbol) -> key
   std::unordered_set<uint32_t> threads_;
-  std::unordered_set<uint32_t> stacks_;
+  // By recording stack / frame id, so the per-event cost is an index, not a
+  // hash: whether the stack trace entry exists, and the frame's method key
+  // (0: not made yet).
+  std::vector<bool> stack_written_;
+  std::vector<uint64_t> method_of_frame_;
   // Stack trace entries are encoded once, when first referenced.
   JfrBuffer stack_entries_;
   uint64_t stack_count_ = 0;

@@ -26,6 +26,8 @@ class JfrBuffer {
   // A string field: encoding 3 (UTF-8 bytes with their length), or 1 for "".
   void string(std::string_view s);
   void raw(std::string_view s) { bytes_.append(s); }
+  // Replaces bytes already written (the chunk header, once sizes are known).
+  void overwrite(size_t offset, std::string_view s) { bytes_.replace(offset, s.size(), s); }
 
   const std::string& bytes() const { return bytes_; }
   size_t size() const { return bytes_.size(); }

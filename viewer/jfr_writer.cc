@@ -1,7 +1,6 @@
 #include "viewer/jfr_writer.h"
 
 #include <algorithm>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -172,13 +171,13 @@ void write_settings(EventWriter& w, const rec::Recording& rec, uint64_t start) {
   for (const auto& [name, value] : flare_settings) w.setting(start, jfr::kMetadataRecord, name, value);
 }
 
-void patch_header(std::string& bytes, uint64_t checkpoint_offset, uint64_t metadata_offset, const rec::Recording& rec,
+void patch_header(JfrBuffer& chunk, uint64_t checkpoint_offset, uint64_t metadata_offset, const rec::Recording& rec,
                   const TimeSpan& span) {
   JfrBuffer h;
   h.raw(std::string_view("FLR\0", 4));
   h.be16(kJfrMajor);
   h.be16(kJfrMinor);
-  h.be64(bytes.size());
+  h.be64(chunk.size());
   h.be64(checkpoint_offset);
   h.be64(metadata_offset);
   std::optional<int64_t> wall = wall_time_ns(rec.header, span.start);
@@ -190,7 +189,7 @@ void patch_header(std::string& bytes, uint64_t checkpoint_offset, uint64_t metad
   h.u8(0);
   h.u8(0);
   h.u8(kChunkFlags);
-  std::memcpy(bytes.data(), h.bytes().data(), kHeaderSize);
+  chunk.overwrite(0, h.bytes());
 }
 
 }  // namespace
@@ -235,9 +234,8 @@ Status write_jfr(const rec::Recording& rec, const JfrOptions& options, std::ostr
   uint64_t metadata_offset = chunk.size();
   jfr::append_metadata(chunk, span.start);
 
-  std::string bytes = chunk.bytes();
-  patch_header(bytes, checkpoint_offset, metadata_offset, rec, span);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  patch_header(chunk, checkpoint_offset, metadata_offset, rec, span);
+  out.write(chunk.bytes().data(), static_cast<std::streamsize>(chunk.size()));
   if (!out) return Status(ErrorCode::kIo, "writing the JFR output failed");
   return Status::ok();
 }

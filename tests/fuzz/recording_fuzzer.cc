@@ -9,8 +9,10 @@
 #include <string_view>
 
 #include "recorder/reader.h"
+#include "viewer/event_listing.h"
 #include "viewer/folded.h"
 #include "viewer/info.h"
+#include "viewer/jfr_writer.h"
 #include "viewer/leaks.h"
 #include "viewer/pprof.h"
 #include "viewer/top.h"
@@ -54,5 +56,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)flare::viewer::write_leaks(*rec, {.min_age_ns = 1000, .limit = 0, .json = true}, out);
   (void)flare::viewer::write_info(*rec, false, out);
   (void)flare::viewer::write_info(*rec, true, out);
+  flare::viewer::JfrOptions jfr;
+  (void)flare::viewer::write_jfr(*rec, jfr, out);
+  jfr.view.user_only = true;
+  (void)flare::viewer::write_jfr(*rec, jfr, out);
+  flare::viewer::ListingOptions listing;
+  (void)flare::viewer::write_event_listing(*rec, listing, out);
+  listing.tid = 1;
+  listing.from_ns = -1000;
+  listing.to_ns = 1'000'000'000;
+  listing.json = true;
+  (void)flare::viewer::write_event_listing(*rec, listing, out);
   return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "recorder/reader.h"
 #include "tests/integration/support/flare_test.h"
+#include "tests/unit/jfr_for_tests.h"
 
 namespace flare::testing {
 namespace {
@@ -38,34 +39,6 @@ class JfrTest : public IntegrationTest {
   }
 };
 
-// `jfr summary`: event type -> count.
-std::map<std::string, uint64_t> summary_counts(const std::string& text) {
-  std::map<std::string, uint64_t> counts;
-  std::regex row(R"(^\s*(\S+)\s+(\d+)\s+(\d+)\s*$)");
-  for (const std::string& line : lines_of(text)) {
-    std::smatch m;
-    if (std::regex_match(line, m, row)) counts[m[1]] = std::stoull(m[2]);
-  }
-  return counts;
-}
-
-// java.time.Duration text ("PT0.15S", "PT1M2.5S") -> nanoseconds.
-std::optional<uint64_t> iso_duration_ns(const std::string& text) {
-  std::smatch m;
-  static const std::regex iso(R"(^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d+))?S)?$)");
-  if (!std::regex_match(text, m, iso)) return std::nullopt;
-  uint64_t ns = 0;
-  if (m[1].matched) ns += std::stoull(m[1]) * 3600'000'000'000;
-  if (m[2].matched) ns += std::stoull(m[2]) * 60'000'000'000;
-  if (m[3].matched) ns += std::stoull(m[3]) * 1'000'000'000;
-  if (m[4].matched) {
-    std::string frac = m[4].str();
-    frac.resize(9, '0');
-    ns += std::stoull(frac);
-  }
-  return ns;
-}
-
 TEST_F(JfrTest, JdkToolsReadTheCaptureWithItsCountsStacksAndDurations) {
   RunResult recorded;
   fs::path flare_file = record(&recorded);
@@ -87,7 +60,7 @@ TEST_F(JfrTest, JdkToolsReadTheCaptureWithItsCountsStacksAndDurations) {
 
   RunResult summary = run_tool({JFR_BIN, "summary", jfr_file.string()});
   ASSERT_TRUE(summary.status.ok()) << summary.err << summary.out;
-  auto counts = summary_counts(summary.out);
+  auto counts = jfr_summary_counts(summary.out);
   EXPECT_EQ(counts["jdk.ExecutionSample"], rec.samples.size()) << summary.out;
   EXPECT_EQ(counts["jdk.ThreadPark"], rec.offcpu.size()) << summary.out;
   uint64_t starts = 0, ends = 0;
@@ -134,6 +107,13 @@ TEST_F(JfrTest, JdkToolsReadTheCaptureWithItsCountsStacksAndDurations) {
   }
   for (const rec::OffCpuInterval& iv : rec.offcpu) expected.insert(iv.blocked_ns + iv.runq_ns);
   EXPECT_EQ(printed, expected);
+}
+
+TEST_F(JfrTest, ConvertToJfrWithoutOutputIsAUsageError) {
+  Argv args = {"convert", path("any.flare").string(), "--to", "jfr"};  // refused before it is read
+  RunResult r = flare(args);
+  EXPECT_TRUE(is_flare_error(r, 2)) << describe(args, r);
+  EXPECT_NE(r.err.find("--to jfr needs -o FILE"), std::string::npos) << r.err;
 }
 
 TEST_F(JfrTest, StatusLineIsRedrawnOnATerminal) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tests/unit/go_pprof_for_tests.h"
+#include "tests/unit/jfr_for_tests.h"
 #include "tests/unit/viewer_test_support.h"
 #include "viewer/jfr_encoding.h"
 #include "viewer/jfr_writer.h"
@@ -36,20 +37,11 @@ std::string write_jfr_file(const rec::Recording& rec, const std::string& path, b
   return path;
 }
 
-// `jfr summary` lines "  jdk.ExecutionSample   17   1234": type -> count.
 std::map<std::string, uint64_t> summary_counts(const std::string& path) {
   int status = 0;
   std::string text = run(jfr_tool() + " summary " + path + " 2>&1", status);
   EXPECT_EQ(status, 0) << text;
-  std::map<std::string, uint64_t> counts;
-  std::istringstream lines(text);
-  std::string line;
-  std::regex row(R"(^\s*(\S+)\s+(\d+)\s+(\d+)\s*$)");
-  while (std::getline(lines, line)) {
-    std::smatch m;
-    if (std::regex_match(line, m, row)) counts[m[1]] = std::stoull(m[2]);
-  }
-  return counts;
+  return ::flare::testing::jfr_summary_counts(text);
 }
 
 Json print_json(const std::string& path, const std::string& events) {
@@ -61,21 +53,10 @@ Json print_json(const std::string& path, const std::string& events) {
   return doc;
 }
 
-// "PT0.02S", "PT1M2.5S", "PT0S" (java.time.Duration) -> nanoseconds.
 uint64_t iso_duration_ns(const std::string& text) {
-  std::smatch m;
-  std::regex iso(R"(^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d+))?S)?$)");
-  EXPECT_TRUE(std::regex_match(text, m, iso)) << text;
-  uint64_t ns = 0;
-  if (m[1].matched) ns += std::stoull(m[1]) * 3600'000'000'000;
-  if (m[2].matched) ns += std::stoull(m[2]) * 60'000'000'000;
-  if (m[3].matched) ns += std::stoull(m[3]) * 1'000'000'000;
-  if (m[4].matched) {
-    std::string frac = m[4].str();
-    frac.resize(9, '0');
-    ns += std::stoull(frac);
-  }
-  return ns;
+  auto ns = ::flare::testing::iso_duration_ns(text);
+  EXPECT_TRUE(ns) << text;
+  return ns.value_or(0);
 }
 
 TEST(ViewerJfrEncoding, CompressedIntegersUseNineBytesAtMost) {
@@ -186,6 +167,38 @@ TEST(ViewerJfr, ExecutionSamplesShowTheFullStacks) {
   std::regex s5(R"(app\.fib\(\) line: 40\s*app\.fib\(\) line: 40\s*app\.fib\(\) line: 40\s*app\.main\(\) line: 10)");
   EXPECT_TRUE(std::regex_search(text, s5));
   EXPECT_EQ(summary_counts(path)["jdk.ExecutionSample"], k.rec().samples.size());
+}
+
+TEST(ViewerJfr, InlinedAndKernelFramesKeepTheirFrameTypes) {
+  KnownRecording k;
+  auto& b = k.b;
+  uint32_t inlined = b.user_function("inlined_helper", k.app, 0x402000, "/src/helper.h", 7);
+  b.rec.frames[inlined].flags |= rec::kFrameInlined;
+  uint32_t s = b.stack({k.syscall, inlined, k.compute, k.main});
+  b.rec.samples.clear();
+  b.samples(100, s, 2);
+  TempDir dir;
+  for (bool user_only : {false, true}) {
+    std::string path = write_jfr_file(b.rec, dir.path + (user_only ? "/user.jfr" : "/all.jfr"), user_only);
+    Json doc = print_json(path, "jdk.ExecutionSample");
+    const Json::Array& events = doc["recording"]["events"].arr();
+    ASSERT_EQ(events.size(), 2u);
+    const Json::Array& frames = events[0]["values"]["stackTrace"]["frames"].arr();
+    std::vector<std::string> names, types;
+    for (const Json& f : frames) {
+      names.push_back(f["method"]["type"]["name"].str() + "." + f["method"]["name"].str());
+      types.push_back(f["type"].str());
+    }
+    if (user_only) {
+      EXPECT_EQ(names, (std::vector<std::string>{"app.inlined_helper", "app.compute", "app.main"}));
+      EXPECT_EQ(types, (std::vector<std::string>{"Inlined", "Native", "Native"}));
+    } else {
+      EXPECT_EQ(names, (std::vector<std::string>{"kernel.do_syscall_64", "app.inlined_helper", "app.compute", "app.main"}));
+      EXPECT_EQ(types, (std::vector<std::string>{"Kernel", "Inlined", "Native", "Native"}));
+      EXPECT_EQ(frames[1]["method"]["type"]["package"]["name"].str(), "/opt/app/bin");
+      EXPECT_EQ(frames[1]["lineNumber"].num(), 7);
+    }
+  }
 }
 
 }  // namespace
