@@ -227,6 +227,8 @@ CommandRunner add_record_command(CLI::App& app) {
       "The capture ends after -d, on SIGINT/SIGTERM, or when every target has exited; the\n"
       "recording is finalized in each case. With -- CMD, flare exits with CMD's exit status\n"
       "(after -d, recording stops and flare waits for CMD).\n"
+      "On a terminal, a status line shows progress (elapsed time, events per type, drops,\n"
+      "bytes written) about once a second; otherwise only the final summary is printed.\n"
       "Needs CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (or root);\n"
       "CAP_SYSLOG in addition for kernel function names.");
   app.add_option("-p,--pid", args->pids, "Target process ID; repeatable or comma-separated")->type_name("PID");
