@@ -3,6 +3,7 @@
 // same event counts, the workload's known call chains in full, and the
 // recorded off-CPU durations. Also flare record's live status line: drawn on
 // a terminal, absent when stderr is not one.
+#include <cstdio>
 #include <map>
 #include <regex>
 #include <set>
@@ -111,6 +112,54 @@ TEST_F(JfrTest, JdkToolsReadTheCaptureWithItsCountsStacksAndDurations) {
   }
   for (const rec::OffCpuInterval& iv : rec.offcpu) expected.insert(iv.blocked_ns + iv.runq_ns);
   EXPECT_EQ(printed, expected);
+}
+
+// Sampled allocations of alloc_chains, whose bytes per function are known
+// (tests/workloads/alloc_chains.c), as jdk.ObjectAllocationSample: one per
+// sample, and their weights per allocating function add up to the truth
+// within the sampler's tolerance (as in alloc_test).
+TEST_F(JfrTest, AllocationSamplesWeighWhatTheWorkloadAllocated) {
+  fs::path flare_file = path("alloc.flare");
+  Argv args = {"record", "--events", "alloc", "--alloc-seed", "42", "-o", flare_file.string(), "--", ALLOC_CHAINS_BIN};
+  RunResult r = flare(args, 180s);
+  ASSERT_TRUE(r.status.ok()) << describe(args, r);
+  std::map<std::string, double> truth;  // "truth func=alloc_a count=N bytes=N ..."
+  for (const std::string& line : lines_of(r.out)) {
+    char func[128];
+    unsigned long long count = 0, bytes = 0;
+    if (std::sscanf(line.c_str(), "truth func=%127s count=%llu bytes=%llu", func, &count, &bytes) == 3) {
+      truth[func] = static_cast<double>(bytes);
+    }
+  }
+  ASSERT_EQ(truth.size(), 3u) << r.out;
+  auto read = rec::read_recording(flare_file.string());
+  ASSERT_TRUE(read.is_ok()) << read.status().message();
+
+  fs::path jfr_file = path("alloc.jfr");
+  Argv convert = {"convert", flare_file.string(), "--to", "jfr", "-o", jfr_file.string()};
+  RunResult c = flare(convert);
+  ASSERT_TRUE(c.status.ok()) << describe(convert, c);
+  RunResult summary = run_tool({JFR_BIN, "summary", jfr_file.string()});
+  EXPECT_EQ(jfr_summary_counts(summary.out)["jdk.ObjectAllocationSample"], read->allocations.size()) << summary.out;
+
+  RunResult json = run_tool({JFR_BIN, "print", "--json", "--stack-depth", "1", "--events",
+                             "jdk.ObjectAllocationSample", jfr_file.string()});
+  ASSERT_TRUE(json.status.ok()) << json.err;
+  auto doc = parse_json_object(json.out);
+  ASSERT_TRUE(doc) << json.out.substr(0, 2000);
+  const google::protobuf::Value* list = json_get(*doc, "recording.events");
+  ASSERT_NE(list, nullptr);
+  std::map<std::string, double> weight;  // by the allocating function (the stack's leaf)
+  for (const auto& e : list->list_value().values()) {
+    const auto& values = e.struct_value().fields().at("values").struct_value().fields();
+    const auto& frames = values.at("stackTrace").struct_value().fields().at("frames").list_value().values();
+    ASSERT_GT(frames.size(), 0);
+    const auto& method = frames[0].struct_value().fields().at("method").struct_value().fields();
+    weight[method.at("name").string_value()] += values.at("weight").number_value();
+  }
+  for (const auto& [func, bytes] : truth) {
+    EXPECT_NEAR(weight[func], bytes, 0.10 * bytes) << func;
+  }
 }
 
 TEST_F(JfrTest, ConvertToJfrWithoutOutputIsAUsageError) {
