@@ -238,17 +238,23 @@ void write_element(JfrBuffer& out, const Element& e, StringTable& table) {
 }  // namespace
 
 void append_metadata(JfrBuffer& out, uint64_t start_ticks) {
-  static const Element root = metadata_tree();
-  StringTable table;
-  table.collect(root);
+  // The string table and tree are the same in every chunk: encoded once.
+  static const std::string encoded_tree = [] {
+    Element root = metadata_tree();
+    StringTable table;
+    table.collect(root);
+    JfrBuffer tree;
+    tree.varint(table.strings().size());
+    for (const std::string& s : table.strings()) tree.string(s);
+    write_element(tree, root, table);
+    return tree.bytes();
+  }();
   JfrBuffer body;
   body.varint(kMetadataRecord);
   body.varint(start_ticks);
   body.varint(0);  // duration
   body.varint(1);  // metadata id: one metadata per chunk
-  body.varint(table.strings().size());
-  for (const std::string& s : table.strings()) body.string(s);
-  write_element(body, root, table);
+  body.raw(encoded_tree);
   append_sized(out, body.bytes());
 }
 
