@@ -313,9 +313,50 @@ class Capture {
       if (offcpu_) FLARE_RETURN_IF_ERROR(drain_offcpu(false));
       FLARE_RETURN_IF_ERROR(threads_->drain().status());
       FLARE_RETURN_IF_ERROR(writer_->maybe_flush(clock_ns(CLOCK_MONOTONIC)));
+      report_progress(now);
     }
     summary_.duration_ns = clock_ns(CLOCK_MONOTONIC) - start_ns_;
     return Status::ok();
+  }
+
+  void report_progress(uint64_t now) {
+    if (!options_.on_progress || now < next_progress_ns_) return;
+    next_progress_ns_ = now + 1'000'000'000;
+    CaptureProgress p;
+    p.elapsed_ns = now - start_ns_;
+    p.duration_ns = options_.duration_ns;
+    p.cpu = sampler_ != nullptr;
+    p.offcpu = offcpu_ != nullptr;
+    p.alloc = alloc_ != nullptr;
+    p.samples = processor_->stats().samples;
+    if (offcpu_processor_) p.offcpu_intervals = offcpu_processor_->stats().intervals;
+    if (alloc_processor_) {
+      p.alloc_samples = alloc_processor_->stats().samples;
+      p.alloc_frees = alloc_processor_->stats().frees;
+    }
+    p.thread_events = thread_events_;
+    // Best effort for a display: a counter that cannot be read now is read
+    // again, and for the recording, when the capture ends.
+    if (sampler_) {
+      if (auto d = sampler_->read_drops(); d.is_ok()) ring_drops_seen_[0] = sum(d->per_cpu[FLARE_DROP_RINGBUF_FULL]);
+    }
+    if (offcpu_) {
+      if (auto d = offcpu_->read_drops(); d.is_ok()) ring_drops_seen_[1] = sum((*d)[FLARE_OFFCPU_DROP_RINGBUF_FULL]);
+    }
+    if (alloc_) {
+      if (auto d = alloc_->read_drops(); d.is_ok()) {
+        ring_drops_seen_[2] = sum((*d)[FLARE_ALLOC_DROP_RINGBUF_ALLOC]) + sum((*d)[FLARE_ALLOC_DROP_RINGBUF_FREE]);
+      }
+    }
+    p.ring_drops = ring_drops_seen_[0] + ring_drops_seen_[1] + ring_drops_seen_[2];
+    p.bytes = writer_->bytes_written();
+    options_.on_progress(p);
+  }
+
+  static uint64_t sum(const std::vector<uint64_t>& per_cpu) {
+    uint64_t total = 0;
+    for (uint64_t n : per_cpu) total += n;
+    return total;
   }
 
   // Ticks that were due while a CPU was busy but never reached the program
@@ -586,6 +627,8 @@ class Capture {
   uint64_t thread_events_ = 0;
   uint64_t last_totals_ns_ = 0;
   uint64_t start_ns_ = 0;
+  uint64_t next_progress_ns_ = 0;
+  uint64_t ring_drops_seen_[3] = {};  // sampler, off-CPU, allocation rings
   std::map<int, uint64_t> idle_at_attach_;  // per CPU, see account_ticks()
   CaptureSummary summary_;
 };

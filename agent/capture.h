@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/capture_progress.h"
 #include "agent/unwind_mode.h"
 #include "common/status.h"
 
@@ -42,6 +43,8 @@ struct CaptureOptions {
   std::function<void(std::string_view)> on_warning;
   // With verbose: one line per detail worth knowing (e.g. each probe site).
   std::function<void(std::string_view)> on_detail;
+  // About once a second while recording (flare record's status line).
+  std::function<void(const CaptureProgress&)> on_progress;
 };
 
 struct CaptureSummary {

@@ -1,6 +1,6 @@
 // Viewer throughput: reading a recording (rec::parse_recording) and turning
-// it into pprof (viewer::write_pprof), in samples per second, on the
-// synthetic default profile (1 M samples).
+// it into pprof (viewer::write_pprof) or JFR (viewer::write_jfr), in samples
+// per second, on the synthetic default profile (1 M samples).
 #include <benchmark/benchmark.h>
 
 #include <fstream>
@@ -11,6 +11,7 @@
 #include "bench/alloc_counter.h"
 #include "bench/synthetic_recording.h"
 #include "recorder/reader.h"
+#include "viewer/jfr_writer.h"
 #include "viewer/pprof.h"
 
 namespace flare::bench {
@@ -69,7 +70,10 @@ void BM_ReadRecording(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadRecording)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-void BM_WritePprof(benchmark::State& state) {
+// Runs `write` (recording, stream -> Status) over the default recording;
+// items are the recording's samples, `size_counter` the output's size.
+template <typename Write>
+void bench_writer(benchmark::State& state, const char* size_counter, Write write) {
   const rec::Recording* recording = default_recording();
   if (!recording) {
     state.SkipWithError("synthetic recording did not parse");
@@ -79,7 +83,7 @@ void BM_WritePprof(benchmark::State& state) {
   for (auto _ : state) {
     CountingBuf buf;
     std::ostream out(&buf);
-    Status st = viewer::write_pprof(*recording, viewer::ViewOptions{}, out);
+    Status st = write(*recording, out);
     if (!st.is_ok()) {
       state.SkipWithError(st.message().c_str());
       return;
@@ -88,7 +92,13 @@ void BM_WritePprof(benchmark::State& state) {
     out_bytes = buf.bytes;
   }
   state.SetItemsProcessed(static_cast<int64_t>(samples));
-  state.counters["pprof_MiB"] = static_cast<double>(out_bytes) / (1 << 20);
+  state.counters[size_counter] = static_cast<double>(out_bytes) / (1 << 20);
+}
+
+void BM_WritePprof(benchmark::State& state) {
+  bench_writer(state, "pprof_MiB", [](const rec::Recording& recording, std::ostream& out) {
+    return viewer::write_pprof(recording, viewer::ViewOptions{}, out);
+  });
 }
 BENCHMARK(BM_WritePprof)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -115,6 +125,15 @@ void BM_ReadAndWritePprof(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(samples));
 }
 BENCHMARK(BM_ReadAndWritePprof)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// `flare convert --to jfr` minus the file I/O: one event per sample (JFR
+// has no aggregation), with stacks, methods and symbols pooled once.
+void BM_WriteJfr(benchmark::State& state) {
+  bench_writer(state, "jfr_MiB", [](const rec::Recording& recording, std::ostream& out) {
+    return viewer::write_jfr(recording, viewer::JfrOptions{}, out);
+  });
+}
+BENCHMARK(BM_WriteJfr)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace flare::bench

@@ -17,6 +17,7 @@ CommandRunner add_record_command(CLI::App& app);
 CommandRunner add_convert_command(CLI::App& app);
 CommandRunner add_top_command(CLI::App& app);
 CommandRunner add_info_command(CLI::App& app);
+CommandRunner add_print_command(CLI::App& app);
 CommandRunner add_leaks_command(CLI::App& app);
 CommandRunner add_slice_command(CLI::App& app);
 CommandRunner add_cat_command(CLI::App& app);

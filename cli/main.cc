@@ -8,7 +8,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"flare: an eBPF profiler and flight recorder for Linux.\n"
                "Records CPU stacks of running processes into a compact recording and converts it\n"
-               "to pprof, folded stacks and text views.",
+               "to pprof, folded stacks, JFR and text views.",
                "flare"};
   app.require_subcommand(1);
   app.set_version_flag("--version", FLARE_VERSION);
@@ -22,10 +22,12 @@ int main(int argc, char** argv) {
   };
   add(flare::cli::add_record_command, "record",
       "Record CPU stacks, off-CPU time or allocations of a running process (-p) or a command (--)");
-  add(flare::cli::add_convert_command, "convert", "Convert a recording to pprof or folded stacks");
+  add(flare::cli::add_convert_command, "convert", "Convert a recording to pprof, folded stacks or JFR");
   add(flare::cli::add_top_command, "top",
       "Show the functions where CPU, off-CPU or wall-clock time, or allocated memory, went");
   add(flare::cli::add_info_command, "info", "Summarize a recording: time range, threads, events, chunks, drops");
+  add(flare::cli::add_print_command, "print",
+      "List the events of a recording one by one (time, thread, type, fields, stack), like jfr print");
   add(flare::cli::add_leaks_command, "leaks", "Show sampled allocations still in use at the end of a recording, by stack");
   add(flare::cli::add_slice_command, "slice", "Cut a time range out of a recording into a new recording");
   add(flare::cli::add_cat_command, "cat", "Join recordings of one target into one recording");

@@ -1,4 +1,5 @@
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <charconv>
@@ -9,6 +10,7 @@
 #include "agent/capture.h"
 #include "agent/unwind_mode.h"
 #include "cli/commands.h"
+#include "cli/status_line.h"
 #include "common/duration.h"
 
 namespace flare::cli {
@@ -159,8 +161,15 @@ int run_record(const RecordArgs& args) {
     }
     options.alloc_seed = seed;
   }
-  options.on_warning = [](std::string_view line) { std::cerr << "flare: warning: " << line << "\n"; };
-  options.on_detail = [](std::string_view line) { std::cerr << "flare: " << line << "\n"; };
+  // On a terminal the status line is redrawn in place; every other line
+  // clears it first so the two never mix. Elsewhere (a log, a pipe) only the
+  // final summary is written.
+  auto status = std::make_shared<StatusLine>(std::cerr, isatty(STDERR_FILENO) == 1);
+  options.on_warning = [status](std::string_view line) { status->print_line("flare: warning: " + std::string(line)); };
+  options.on_detail = [status](std::string_view line) { status->print_line("flare: " + std::string(line)); };
+  if (status->enabled()) {
+    options.on_progress = [status](const agent::CaptureProgress& p) { status->update(agent::format_capture_progress(p)); };
+  }
   auto offcpu_min = parse_duration_ns(args.offcpu_min);
   if (!offcpu_min.is_ok()) return report_error(offcpu_min.status());
   options.offcpu_min_ns = *offcpu_min;
@@ -191,6 +200,7 @@ int run_record(const RecordArgs& args) {
 
   install_stop_handlers();
   auto summary = agent::run_capture(options, g_stop);
+  status->clear();
   if (!summary.is_ok()) return report_error(summary.status());
   const agent::CaptureSummary& s = *summary;
   std::cerr << "flare: recorded " << s.samples << " samples in " << format_duration_ns(s.duration_ns) << " ("
@@ -217,6 +227,8 @@ CommandRunner add_record_command(CLI::App& app) {
       "The capture ends after -d, on SIGINT/SIGTERM, or when every target has exited; the\n"
       "recording is finalized in each case. With -- CMD, flare exits with CMD's exit status\n"
       "(after -d, recording stops and flare waits for CMD).\n"
+      "On a terminal, a status line shows progress (elapsed time, events per type, drops,\n"
+      "bytes written) about once a second; otherwise only the final summary is printed.\n"
       "Needs CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (or root);\n"
       "CAP_SYSLOG in addition for kernel function names.");
   app.add_option("-p,--pid", args->pids, "Target process ID; repeatable or comma-separated")->type_name("PID");

@@ -10,6 +10,7 @@
 #include "viewer/alloc_profile.h"
 #include "viewer/folded.h"
 #include "viewer/info.h"
+#include "viewer/jfr_writer.h"
 #include "viewer/leaks.h"
 #include "viewer/pprof.h"
 #include "viewer/signal.h"
@@ -66,16 +67,18 @@ CommandRunner add_convert_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   add_input_options(app, args->in);
-  app.add_option("--to", args->to, "Output format: pprof (gzip'd profile.proto) or folded (collapsed stacks; offcpu and wall in microseconds)")
+  app.add_option("--to", args->to,
+                 "Output format: pprof (gzip'd profile.proto), folded (collapsed stacks; offcpu and wall in "
+                 "microseconds) or jfr (JDK Flight Recorder file with every event type; --type does not apply)")
       ->required()
-      ->check(CLI::IsMember({"pprof", "folded"}));
+      ->check(CLI::IsMember({"pprof", "folded", "jfr"}));
   app.add_option("-o,--output", args->output, "Output file ('-' = stdout; folded defaults to stdout)")
       ->type_name("FILE");
   add_type_option(app, args->type);
   app.add_flag("--user-only", args->user_only, "Drop kernel frames");
   return [args]() -> int {
-    if (args->to == "pprof" && (args->output.empty() || args->output == "-")) {
-      return report_error(Status(ErrorCode::kInvalidArgument, "--to pprof needs -o FILE"));
+    if (args->to != "folded" && (args->output.empty() || args->output == "-")) {
+      return report_error(Status(ErrorCode::kInvalidArgument, "--to " + args->to + " needs -o FILE"));
     }
     Status writable = check_writable(args->output);
     if (!writable.is_ok()) return report_error(writable);
@@ -88,6 +91,7 @@ CommandRunner add_convert_command(CLI::App& app) {
     Status recorded = viewer::check_signal_recorded(*rec, view.signal);
     if (!recorded.is_ok()) return report_error(recorded.with_context(args->in.input));
     Status st = write_output(args->output, [&](std::ostream& out) {
+      if (args->to == "jfr") return viewer::write_jfr(*rec, {.view = view, .source_name = args->in.input}, out);
       return args->to == "pprof" ? viewer::write_pprof(*rec, view, out) : viewer::write_folded(*rec, view, out);
     });
     return st.is_ok() ? 0 : report_error(st);

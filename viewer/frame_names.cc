@@ -14,8 +14,8 @@ std::string hex(uint64_t value) {
   return buf;
 }
 
-// "/usr/lib/libc.so.6" -> "libc.so.6"; "[vdso]" -> "vdso" so the result does
-// not nest brackets inside the brackets we add around it.
+}  // namespace
+
 std::string_view mapping_short_name(std::string_view path) {
   size_t slash = path.rfind('/');
   if (slash != std::string_view::npos) path.remove_prefix(slash + 1);
@@ -24,8 +24,6 @@ std::string_view mapping_short_name(std::string_view path) {
   }
   return path;
 }
-
-}  // namespace
 
 bool frame_is_resolved(const rec::Recording& rec, const rec::FrameInfo& frame) {
   return (frame.flags & rec::kFrameResolved) != 0 && frame.function != 0 && !rec.str(frame.function).empty();

@@ -4,10 +4,15 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "recorder/model.h"
 
 namespace flare::viewer {
+
+// "/usr/lib/libc.so.6" -> "libc.so.6"; "[vdso]" -> "vdso" so the result does
+// not nest brackets inside the brackets views add around it.
+std::string_view mapping_short_name(std::string_view path);
 
 // True when the frame carries a usable function name.
 bool frame_is_resolved(const rec::Recording& rec, const rec::FrameInfo& frame);

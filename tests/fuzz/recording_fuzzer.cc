@@ -9,8 +9,10 @@
 #include <string_view>
 
 #include "recorder/reader.h"
+#include "viewer/event_listing.h"
 #include "viewer/folded.h"
 #include "viewer/info.h"
+#include "viewer/jfr_writer.h"
 #include "viewer/leaks.h"
 #include "viewer/pprof.h"
 #include "viewer/top.h"
@@ -54,5 +56,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)flare::viewer::write_leaks(*rec, {.min_age_ns = 1000, .limit = 0, .json = true}, out);
   (void)flare::viewer::write_info(*rec, false, out);
   (void)flare::viewer::write_info(*rec, true, out);
+  // One pass each through the JFR writer (user_only on: the stack filter
+  // too) and the JSON event listing of every type but CPU samples (the bulk
+  // of the seed recordings; their stacks take the same path as the others'):
+  // listing them too would halve the fuzzer's rate.
+  flare::viewer::JfrOptions jfr;
+  jfr.view.user_only = true;
+  (void)flare::viewer::write_jfr(*rec, jfr, out);
+  flare::viewer::ListingOptions listing;
+  listing.json = true;
+  listing.types = {"offcpu", "offcpu_total", "wakeup", "alloc", "free", "goroutine", "thread", "lost"};
+  (void)flare::viewer::write_event_listing(*rec, listing, out);
   return 0;
 }
