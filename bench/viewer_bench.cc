@@ -1,5 +1,5 @@
 // Viewer throughput: reading a recording (rec::parse_recording) and turning
-// it into pprof (viewer::write_pprof), in samples per second, on the
+// it into pprof (viewer::write_pprof) or flare view's page, in samples per second, on the
 // synthetic default profile (1 M samples).
 #include <benchmark/benchmark.h>
 
@@ -11,6 +11,7 @@
 #include "bench/alloc_counter.h"
 #include "bench/synthetic_recording.h"
 #include "recorder/reader.h"
+#include "viewer/html_page.h"
 #include "viewer/pprof.h"
 
 namespace flare::bench {
@@ -115,6 +116,31 @@ void BM_ReadAndWritePprof(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(samples));
 }
 BENCHMARK(BM_ReadAndWritePprof)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// flare view minus the file I/O: aggregation into the page's call tree,
+// views and timeline, then the page itself.
+void BM_WriteHtmlPage(benchmark::State& state) {
+  const rec::Recording* recording = default_recording();
+  if (!recording) {
+    state.SkipWithError("synthetic recording did not parse");
+    return;
+  }
+  uint64_t samples = 0, out_bytes = 0;
+  for (auto _ : state) {
+    CountingBuf buf;
+    std::ostream out(&buf);
+    Status st = viewer::write_html_page(viewer::build_html_page(*recording, "synthetic"), out);
+    if (!st.is_ok()) {
+      state.SkipWithError(st.message().c_str());
+      return;
+    }
+    samples += recording->samples.size();
+    out_bytes = buf.bytes;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(samples));
+  state.counters["page_MiB"] = static_cast<double>(out_bytes) / (1 << 20);
+}
+BENCHMARK(BM_WriteHtmlPage)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace flare::bench
