@@ -74,6 +74,12 @@ void write_timeline(std::ostream& out, const Timeline& t) {
   write_array(out, t.cpu.node);
   out << ",\"count\":";
   write_array(out, t.cpu.count);
+  out << "},\"activity\":{\"bucketNs\":" << t.activity.bucket_ns << ",\"tid\":";
+  write_array(out, t.activity.tid);
+  out << ",\"bucket\":";
+  write_array(out, t.activity.bucket);
+  out << ",\"count\":";
+  write_array(out, t.activity.count);
   const OffCpuSpans& o = t.offcpu;
   out << "},\"offcpu\":{\"tid\":";
   write_array(out, o.tid);

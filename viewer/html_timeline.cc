@@ -62,6 +62,33 @@ CpuCells cpu_cells(const rec::Recording& rec, StackNodes& nodes, size_t max_cell
   return cells;
 }
 
+ThreadActivity thread_activity(const rec::Recording& rec) {
+  ThreadActivity activity;
+  uint64_t last = 0;
+  for (const rec::CpuSample& s : rec.samples) {
+    last = std::max<int64_t>(last, since_capture_start_ns(rec.header, s.time_ns));
+  }
+  uint64_t width = std::max<uint64_t>(sample_period_ns(rec.header), last / kActivityBuckets + 1);
+  activity.bucket_ns = width;
+  std::vector<std::pair<uint32_t, uint32_t>> keys;  // (tid, bucket) per sample
+  keys.reserve(rec.samples.size());
+  for (const rec::CpuSample& s : rec.samples) {
+    int64_t t = since_capture_start_ns(rec.header, s.time_ns);
+    keys.emplace_back(s.tid, static_cast<uint32_t>((t < 0 ? 0 : static_cast<uint64_t>(t)) / width));
+  }
+  std::sort(keys.begin(), keys.end());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0 && keys[i] == keys[i - 1]) {
+      ++activity.count.back();
+      continue;
+    }
+    activity.tid.push_back(keys[i].first);
+    activity.bucket.push_back(keys[i].second);
+    activity.count.push_back(1);
+  }
+  return activity;
+}
+
 OffCpuSpans offcpu_spans(const rec::Recording& rec, StackNodes& nodes, size_t max_spans) {
   OffCpuSpans spans;
   std::vector<size_t> kept(rec.offcpu.size());
@@ -95,6 +122,7 @@ OffCpuSpans offcpu_spans(const rec::Recording& rec, StackNodes& nodes, size_t ma
 Timeline build_timeline(const rec::Recording& rec, StackNodes& nodes, const TimelineLimits& limits) {
   Timeline t;
   t.cpu = cpu_cells(rec, nodes, limits.max_cpu_cells);
+  t.activity = thread_activity(rec);
   t.offcpu = offcpu_spans(rec, nodes, limits.max_offcpu_spans);
   return t;
 }

@@ -7,6 +7,9 @@
 //   one keeps its shape at a coarser grain. Selecting a time range in the
 //   page re-aggregates the flame graph from these cells, so its resolution
 //   is one bucket.
+// - For drawing, samples are also counted per (thread, time bucket) alone,
+//   at one sampling period or 1/2000 of the capture, whichever is longer,
+//   so the timeline keeps its detail when the cells above had to coarsen.
 // - Off-CPU intervals recorded one by one are kept with their times, state,
 //   blocked stack and waker; beyond max_offcpu_spans only the longest are
 //   kept and the rest counted (spans_omitted, shown in the page). Intervals
@@ -32,6 +35,13 @@ struct CpuCells {
   std::vector<uint32_t> tid, bucket, node, count;
 };
 
+struct ThreadActivity {
+  uint64_t bucket_ns = 0;
+  std::vector<uint32_t> tid, bucket, count;
+};
+
+inline constexpr uint64_t kActivityBuckets = 2000;
+
 struct OffCpuSpans {
   std::vector<uint32_t> tid;
   std::vector<int64_t> start_ns;  // since the capture start
@@ -45,6 +55,7 @@ struct OffCpuSpans {
 
 struct Timeline {
   CpuCells cpu;
+  ThreadActivity activity;
   OffCpuSpans offcpu;
 };
 

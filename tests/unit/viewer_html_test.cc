@@ -97,6 +97,13 @@ TEST(HtmlPage, TimelineBucketsGrowUntilTheCellsFitTheLimit) {
   // 5 distinct (thread, stack) pairs at least; with the whole capture in one
   // bucket there are 6 (S1 runs on two threads).
   EXPECT_GE(cells.tid.size(), 5u);
+  // What the timeline draws keeps its detail: per thread, one period.
+  const ThreadActivity& activity = page.timeline.activity;
+  EXPECT_EQ(activity.bucket_ns, testing::RecordingBuilder::kPeriodNs);
+  EXPECT_EQ(std::accumulate(activity.count.begin(), activity.count.end(), uint64_t{0}), 18u);
+  std::map<uint32_t, uint64_t> per_thread;
+  for (size_t i = 0; i < activity.tid.size(); ++i) per_thread[activity.tid[i]] += activity.count[i];
+  EXPECT_EQ(per_thread, (std::map<uint32_t, uint64_t>{{100, 10}, {101, 7}, {102, 1}}));
 }
 
 TEST(HtmlPage, OffCpuViewsAndTimelineSpansWithWakers) {

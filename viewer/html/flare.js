@@ -170,19 +170,45 @@ function diffColor(node, newTotal, baseTotal) {
   return change >= 0 ? `hsl(0, 80%, ${light}%)` : `hsl(215, 80%, ${light}%)`;
 }
 
+// The tree for the current view, thread, range and mode; zooming and
+// searching reuse it, so they only redraw.
+let treeKey = '';
+function currentTree() {
+  const key = [state.view, state.tid, state.range, state.callers].join('|');
+  if (key !== treeKey || !shownRoot) {
+    const view = currentView();
+    const self = selfWeights(view, true);
+    const baseSelf = data.diff ? selfWeights(data.baseViews[state.view], false) : null;
+    shownRoot = buildTree(self, baseSelf);
+    sortChildren(shownRoot);
+    treeKey = key;
+  }
+  return shownRoot;
+}
+
+function sortChildren(node) {
+  const stack = [node];
+  while (stack.length) {
+    const n = stack.pop();
+    n.children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const c of n.children) stack.push(c);
+  }
+}
+
 function renderFlame() {
   const view = currentView();
-  const self = selfWeights(view, true);
-  const baseSelf = data.diff ? selfWeights(data.baseViews[state.view], false) : null;
-  shownRoot = buildTree(self, baseSelf);
+  currentTree();
   const zoomed = zoomTarget(shownRoot);
   const width = flameEl.clientWidth || 1000;
-  const minWidth = 0.5;  // frames narrower than half a pixel are not drawn
+  // Frames under a pixel and a half are not drawn (they still count in their
+  // parents' widths and in search shares): on a big profile they are most
+  // of the tree and would cost more to lay out than everything visible.
+  const minWidth = 1.5;
   const frag = document.createDocumentFragment();
   frameInfo = [];
   let maxDepth = 0;
   const query = state.search.toLowerCase();
-  const place = (node, path, depth, x, w) => {
+  const place = (node, parentIndex, depth, x, w) => {
     const el = document.createElement('div');
     el.className = 'frame ' + (data.diff ? 'diff' : STYLE_CLASS[node.style] || 'user');
     if (query && node.name.toLowerCase().includes(query)) el.classList.add('match');
@@ -193,19 +219,19 @@ function renderFlame() {
     el.textContent = w > 20 ? node.name : '';
     el.dataset.name = node.name;
     el.dataset.index = frameInfo.length;
-    frameInfo.push({node, path});
+    const index = frameInfo.length;
+    frameInfo.push({node, parentIndex});
     frag.appendChild(el);
     maxDepth = Math.max(maxDepth, depth);
     const scale = node.total > 0 ? w / node.total : 0;
     let cx = x;
-    const kids = node.children.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const c of kids) {
+    for (const c of node.children) {
       const cw = c.total * scale;
-      if (cw >= minWidth) place(c, path.concat([c.name]), depth + 1, cx, cw);
+      if (cw >= minWidth) place(c, index, depth + 1, cx, cw);
       cx += cw;
     }
   };
-  if (zoomed.total > 0 || zoomed === shownRoot) place(zoomed, state.zoomPath.slice(), 0, 0, width);
+  if (zoomed.total > 0 || zoomed === shownRoot) place(zoomed, -1, 0, 0, width);
   flameEl.replaceChildren(frag);
   flameEl.style.height = (maxDepth + 1) * FRAME_HEIGHT + 'px';
   renderBreadcrumbs();
@@ -258,6 +284,16 @@ function renderMatches(view) {
   el.dataset.share = shownRoot.total > 0 ? String(matched / shownRoot.total) : '0';
 }
 
+// Highlights the drawn frames that match, without rebuilding anything.
+function renderSearch() {
+  const query = state.search.toLowerCase();
+  const els = flameEl.children;
+  for (let i = 0; i < els.length; i++) {
+    els[i].classList.toggle('match', query !== '' && frameInfo[i].node.name.toLowerCase().includes(query));
+  }
+  renderMatches(currentView());
+}
+
 function frameTooltip(info) {
   const view = currentView();
   const {node} = info;
@@ -272,10 +308,18 @@ function frameTooltip(info) {
   return lines.join('\n');
 }
 
+// Names from the shown tree's root down to a drawn frame: the zoomed
+// frame's own path, then the drawn frames above it.
+function zoomPathOf(index) {
+  const below = [];
+  for (let i = index; frameInfo[i].parentIndex !== -1; i = frameInfo[i].parentIndex) below.push(frameInfo[i].node.name);
+  return state.zoomPath.concat(below.reverse());
+}
+
 flameEl.addEventListener('click', (e) => {
   const el = e.target.closest('.frame');
   if (!el) return;
-  state.zoomPath = frameInfo[+el.dataset.index].path;
+  state.zoomPath = zoomPathOf(+el.dataset.index);
   renderFlame();
 });
 flameEl.addEventListener('mousemove', (e) => {
@@ -303,10 +347,11 @@ let timelineThreads = [];
 let plotWidth = 1;
 let drag = null;               // {x0, x1} in canvas pixels while selecting
 
-// Per-thread activity, summed over nodes, for drawing.
+// Per-thread activity (samples per thread and fine bucket), for drawing.
 const cpuByThread = new Map();  // tid -> Map(bucket -> samples)
+const activityNs = data.timeline.activity.bucketNs;
 {
-  const c = data.timeline.cpu;
+  const c = data.timeline.activity;
   for (let i = 0; i < c.tid.length; i++) {
     let m = cpuByThread.get(c.tid[i]);
     if (!m) cpuByThread.set(c.tid[i], m = new Map());
@@ -343,7 +388,7 @@ function renderTimeline() {
   g.clearRect(0, 0, cssWidth, cssHeight);
   g.font = '11px system-ui, sans-serif';
   g.textBaseline = 'middle';
-  const bucketNs = data.timeline.bucketNs;
+  const bucketNs = activityNs;
   const maxPerBucket = Math.max(1, bucketNs / (data.periodNs || bucketNs));
   timelineThreads.forEach((t, row) => {
     const y = row * ROW_HEIGHT;
@@ -423,7 +468,7 @@ function timelineTooltip(x, y) {
     if (o.wakerTid[i]) lines.push(`woken by ${threadName(o.wakerTid[i])} in:`, stackText(o.wakerNode[i], true));
     return lines.join('\n');
   }
-  const bucketNs = data.timeline.bucketNs;
+  const bucketNs = activityNs;
   const bucket = Math.floor(t / bucketNs);
   const count = (cpuByThread.get(thread.tid) || new Map()).get(bucket);
   if (count) return `${threadName(thread.tid)} on CPU: ${count} sample${count === 1 ? '' : 's'} in ` +
@@ -479,7 +524,8 @@ function setup() {
                `${data.timeline.offcpu.omitted} shorter ones are left out of it (the flame graphs count them all).`);
   }
   if (data.timeline.bucketNs > (data.periodNs || 0) && data.timeline.cpu.tid.length > 0) {
-    notes.push(`CPU samples are shown in ${formatNs(data.timeline.bucketNs)} buckets.`);
+    notes.push(`A selected time range counts CPU samples in ${formatNs(data.timeline.bucketNs)} steps ` +
+               '(the recording has too many distinct stacks over time to keep each sample\'s time).');
   }
   document.getElementById('notes').textContent = notes.join(' ');
   const views = document.getElementById('views');
@@ -507,7 +553,7 @@ function setup() {
     document.getElementById('timeline-section').hidden = true;
   }
   document.getElementById('callers').onchange = (e) => { state.callers = e.target.checked; state.zoomPath = []; renderFlame(); };
-  document.getElementById('search').oninput = (e) => { state.search = e.target.value; renderFlame(); };
+  document.getElementById('search').oninput = (e) => { state.search = e.target.value; renderSearch(); };
   document.getElementById('clear-range').onclick = () => setRange(null);
   window.addEventListener('resize', () => { if (!data.diff) renderTimeline(); renderFlame(); });
 }
