@@ -70,7 +70,10 @@ void BM_ReadRecording(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadRecording)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-void BM_WritePprof(benchmark::State& state) {
+// Runs `write` (recording -> stream) on the default recording; reports
+// samples per second and the output size under `size_counter`.
+template <typename Write>
+void run_writer(benchmark::State& state, const char* size_counter, Write write) {
   const rec::Recording* recording = default_recording();
   if (!recording) {
     state.SkipWithError("synthetic recording did not parse");
@@ -80,7 +83,7 @@ void BM_WritePprof(benchmark::State& state) {
   for (auto _ : state) {
     CountingBuf buf;
     std::ostream out(&buf);
-    Status st = viewer::write_pprof(*recording, viewer::ViewOptions{}, out);
+    Status st = write(*recording, out);
     if (!st.is_ok()) {
       state.SkipWithError(st.message().c_str());
       return;
@@ -89,7 +92,13 @@ void BM_WritePprof(benchmark::State& state) {
     out_bytes = buf.bytes;
   }
   state.SetItemsProcessed(static_cast<int64_t>(samples));
-  state.counters["pprof_MiB"] = static_cast<double>(out_bytes) / (1 << 20);
+  state.counters[size_counter] = static_cast<double>(out_bytes) / (1 << 20);
+}
+
+void BM_WritePprof(benchmark::State& state) {
+  run_writer(state, "pprof_MiB", [](const rec::Recording& r, std::ostream& out) {
+    return viewer::write_pprof(r, viewer::ViewOptions{}, out);
+  });
 }
 BENCHMARK(BM_WritePprof)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -120,25 +129,9 @@ BENCHMARK(BM_ReadAndWritePprof)->Unit(benchmark::kMillisecond)->UseRealTime();
 // flare view minus the file I/O: aggregation into the page's call tree,
 // views and timeline, then the page itself.
 void BM_WriteHtmlPage(benchmark::State& state) {
-  const rec::Recording* recording = default_recording();
-  if (!recording) {
-    state.SkipWithError("synthetic recording did not parse");
-    return;
-  }
-  uint64_t samples = 0, out_bytes = 0;
-  for (auto _ : state) {
-    CountingBuf buf;
-    std::ostream out(&buf);
-    Status st = viewer::write_html_page(viewer::build_html_page(*recording, "synthetic"), out);
-    if (!st.is_ok()) {
-      state.SkipWithError(st.message().c_str());
-      return;
-    }
-    samples += recording->samples.size();
-    out_bytes = buf.bytes;
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(samples));
-  state.counters["page_MiB"] = static_cast<double>(out_bytes) / (1 << 20);
+  run_writer(state, "page_MiB", [](const rec::Recording& r, std::ostream& out) {
+    return viewer::write_html_page(viewer::build_html_page(r, "synthetic"), out);
+  });
 }
 BENCHMARK(BM_WriteHtmlPage)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -8,7 +8,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"flare: an eBPF profiler and flight recorder for Linux.\n"
                "Records CPU stacks of running processes into a compact recording and converts it\n"
-               "to pprof, folded stacks and text views.",
+               "to pprof, folded stacks, text views and an offline HTML page (flame graphs, thread timeline).",
                "flare"};
   app.require_subcommand(1);
   app.set_version_flag("--version", FLARE_VERSION);

@@ -36,17 +36,22 @@ void write_strings(std::ostream& out, const std::vector<std::string>& values) {
   out << ']';
 }
 
+// `"key":[...]`, after a comma unless it opens an object.
+template <typename T>
+void write_field(std::ostream& out, std::string_view key, const std::vector<T>& values, bool first = false) {
+  out << (first ? "\"" : ",\"") << key << "\":";
+  write_array(out, values);
+}
+
 void write_views(std::ostream& out, const std::vector<FlameView>& views) {
   out << '[';
   for (size_t i = 0; i < views.size(); ++i) {
     const FlameView& v = views[i];
     if (i) out << ',';
-    out << "{\"signal\":\"" << signal_name(v.signal) << "\",\"unit\":\"" << unit_of(v.signal) << "\",\"node\":";
-    write_array(out, v.node);
-    out << ",\"tid\":";
-    write_array(out, v.tid);
-    out << ",\"weight\":";
-    write_array(out, v.weight);
+    out << "{\"signal\":\"" << signal_name(v.signal) << "\",\"unit\":\"" << unit_of(v.signal) << '"';
+    write_field(out, "node", v.node);
+    write_field(out, "tid", v.tid);
+    write_field(out, "weight", v.weight);
     out << '}';
   }
   out << ']';
@@ -57,46 +62,31 @@ void write_tree(std::ostream& out, const CallTree& tree) {
   write_strings(out, tree.names());
   std::vector<uint8_t> styles;
   for (FrameStyle s : tree.styles()) styles.push_back(static_cast<uint8_t>(s));
-  out << ",\"styles\":";
-  write_array(out, styles);
-  out << ",\"parent\":";
-  write_array(out, tree.parents());
-  out << ",\"nameOf\":";
-  write_array(out, tree.node_names());
+  write_field(out, "styles", styles);
+  write_field(out, "parent", tree.parents());
+  write_field(out, "nameOf", tree.node_names());
 }
 
 void write_timeline(std::ostream& out, const Timeline& t) {
-  out << "{\"bucketNs\":" << t.cpu.bucket_ns << ",\"cpu\":{\"tid\":";
-  write_array(out, t.cpu.tid);
-  out << ",\"bucket\":";
-  write_array(out, t.cpu.bucket);
-  out << ",\"node\":";
-  write_array(out, t.cpu.node);
-  out << ",\"count\":";
-  write_array(out, t.cpu.count);
-  out << "},\"activity\":{\"bucketNs\":" << t.activity.bucket_ns << ",\"tid\":";
-  write_array(out, t.activity.tid);
-  out << ",\"bucket\":";
-  write_array(out, t.activity.bucket);
-  out << ",\"count\":";
-  write_array(out, t.activity.count);
+  out << "{\"bucketNs\":" << t.cpu.bucket_ns << ",\"cpu\":{";
+  write_field(out, "tid", t.cpu.tid, true);
+  write_field(out, "bucket", t.cpu.bucket);
+  write_field(out, "node", t.cpu.node);
+  write_field(out, "count", t.cpu.count);
+  out << "},\"activity\":{\"bucketNs\":" << t.activity.bucket_ns;
+  write_field(out, "tid", t.activity.tid);
+  write_field(out, "bucket", t.activity.bucket);
+  write_field(out, "count", t.activity.count);
   const OffCpuSpans& o = t.offcpu;
-  out << "},\"offcpu\":{\"tid\":";
-  write_array(out, o.tid);
-  out << ",\"start\":";
-  write_array(out, o.start_ns);
-  out << ",\"blocked\":";
-  write_array(out, o.blocked_ns);
-  out << ",\"runq\":";
-  write_array(out, o.runq_ns);
-  out << ",\"state\":";
-  write_array(out, o.state);
-  out << ",\"node\":";
-  write_array(out, o.node);
-  out << ",\"wakerTid\":";
-  write_array(out, o.waker_tid);
-  out << ",\"wakerNode\":";
-  write_array(out, o.waker_node);
+  out << "},\"offcpu\":{";
+  write_field(out, "tid", o.tid, true);
+  write_field(out, "start", o.start_ns);
+  write_field(out, "blocked", o.blocked_ns);
+  write_field(out, "runq", o.runq_ns);
+  write_field(out, "state", o.state);
+  write_field(out, "node", o.node);
+  write_field(out, "wakerTid", o.waker_tid);
+  write_field(out, "wakerNode", o.waker_node);
   out << ",\"omitted\":" << o.spans_omitted << "}}";
 }
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {chromium} from 'playwright-core';
+import {launchChromium} from './chromium.mjs';
 
 const [file, runsArg] = process.argv.slice(2);
 if (!file) {
@@ -12,14 +12,7 @@ if (!file) {
   process.exit(2);
 }
 const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flare-chromium-'));
-// playwright takes the fresh profile directory itself (it refuses --user-data-dir in args).
-const browser = await chromium.launchPersistentContext(profileDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: {width: 1400, height: 900},
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium(profileDir);
 const times = [];
 try {
   for (let i = 0; i < Number(runsArg || 3); i++) {

@@ -7,7 +7,7 @@
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {chromium} from 'playwright-core';
+import {launchChromium} from './chromium.mjs';
 
 const [flare, fpChains, phases, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -69,14 +69,7 @@ function exitOf(args) {
 // ---- browser --------------------------------------------------------------
 
 const profileDir = fs.mkdtempSync(path.join(outDir, 'chromium-profile-'));
-// playwright takes the fresh profile directory itself (it refuses --user-data-dir in args).
-const browser = await chromium.launchPersistentContext(profileDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: {width: 1400, height: 900},
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium(profileDir);
 
 async function open(file) {
   const page = await browser.newPage();

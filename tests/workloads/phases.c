@@ -21,25 +21,20 @@
 
 static volatile uint64_t sink;
 
-WORKLOAD_FRAME uint64_t f1_spin_leaf(uint64_t x)
-{
-	WORKLOAD_KEEP_FRAME();
-	for (int i = 0; i < LEAF_ITERATIONS; i++) {
-		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-		__asm__ volatile("" : "+r"(x));
+/* Two leaves with their own symbols (and constants, so no folding). */
+#define SPIN_LEAF(name, mul, add)                              \
+	WORKLOAD_FRAME uint64_t name(uint64_t x)                   \
+	{                                                          \
+		WORKLOAD_KEEP_FRAME();                                 \
+		for (int i = 0; i < LEAF_ITERATIONS; i++) {            \
+			x = x * (mul) + (add);                         \
+			__asm__ volatile("" : "+r"(x));                \
+		}                                                      \
+		return x;                                              \
 	}
-	return x;
-}
 
-WORKLOAD_FRAME uint64_t f2_spin_leaf(uint64_t x)
-{
-	WORKLOAD_KEEP_FRAME();
-	for (int i = 0; i < LEAF_ITERATIONS; i++) {
-		x = x * 2862933555777941757ULL + 3037000493ULL;
-		__asm__ volatile("" : "+r"(x));
-	}
-	return x;
-}
+SPIN_LEAF(f1_spin_leaf, 6364136223846793005ULL, 1442695040888963407ULL)
+SPIN_LEAF(f2_spin_leaf, 2862933555777941757ULL, 3037000493ULL)
 
 WORKLOAD_FRAME void phase_f1(int64_t until_ns)
 {
