@@ -3,15 +3,15 @@
 // through playwright-core, checking what is drawn against the workloads'
 // known truth. Screenshots go to the output directory as test artifacts.
 //
-// Usage (ctest passes these): node view_test.mjs FLARE FP_CHAINS PHASES OUTDIR
+// Usage (ctest passes these): node view_test.mjs FLARE FP_CHAINS PHASES OFFCPU_CHAINS OUTDIR
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {launchChromium} from './chromium.mjs';
 
-const [flare, fpChains, phases, outDir] = process.argv.slice(2);
+const [flare, fpChains, phases, offcpuChains, outDir] = process.argv.slice(2);
 if (!outDir) {
-  console.error('usage: node view_test.mjs FLARE FP_CHAINS PHASES OUTDIR');
+  console.error('usage: node view_test.mjs FLARE FP_CHAINS PHASES OFFCPU_CHAINS OUTDIR');
   process.exit(2);
 }
 if (process.getuid() !== 0) {
@@ -38,6 +38,11 @@ const splitRec = path.join(outDir, 'split.flare');
 const phasesRec = path.join(outDir, 'phases.flare');
 run([flare, 'record', '-F', '99', '-o', splitRec, '--', fpChains, '--seconds', '4', '--high-priority']);
 run([flare, 'record', '-F', '99', '--events', 'cpu,offcpu', '-o', phasesRec, '--', phases, '--phase-ms', '1000']);
+// offcpu_chains: writer wakes reader through a pipe every 30 ms.
+const wakeRec = path.join(outDir, 'wakeups.flare');
+run([flare, 'record', '-F', '99', '--events', 'cpu,offcpu', '-o', wakeRec, '--', offcpuChains, '--seconds', '1.5']);
+const wakeHtml = path.join(outDir, 'wakeups.html');
+run([flare, 'view', wakeRec, '-o', wakeHtml]);
 const splitHtml = path.join(outDir, 'split.html');
 const phasesHtml = path.join(outDir, 'phases.html');
 const diffHtml = path.join(outDir, 'diff.html');
@@ -198,7 +203,47 @@ try {
     await page.close();
   }
 
-  // 3. Differential page: phases (base) against the 3:1 split (new).
+  // 3. Wake-ups: the reader's blocked reads end when the writer writes.
+  {
+    const {page, errors} = await open(wakeHtml);
+    const link = await page.evaluate(() => {
+      const d = window.flare.data;
+      const tidOf = (name) => (d.threads.find((t) => t.name === name) || {}).tid;
+      const reader = tidOf('reader'), writer = tidOf('writer');
+      const o = d.timeline.offcpu;
+      const i = o.tid.findIndex((t, k) => t === reader && o.wakerTid[k] === writer && o.blocked[k] > 5e6);
+      if (i < 0) return null;
+      return {wake: o.start[i] + o.blocked[i], mid: o.start[i] + o.blocked[i] / 2,
+              readerRow: window.flare.rowOf(reader), writerRow: window.flare.rowOf(writer), rowHeight: window.flare.rowHeight};
+    });
+    check(link !== null, 'a reader interval woken by the writer is in the timeline');
+    if (link) {
+      const box = await page.$eval('#timeline', (e) => { const r = e.getBoundingClientRect(); return {x: r.left, y: r.top}; });
+      const x = await page.evaluate((t) => window.flare.timeToX(t), link.mid);
+      await page.mouse.move(box.x + x, box.y + (link.readerRow + 0.5) * link.rowHeight);
+      const tip = await page.$eval('#tooltip', (e) => e.textContent);
+      check(tip.includes('woken by writer') && tip.includes('writer_notify') && tip.includes('reader_wait'),
+            `hovering the reader's wait shows its stack and the writer's (${tip.split('\n').slice(0, 2).join(' / ')})`);
+      // The link: a purple stroke between the two rows at the wakeup.
+      const purple = await page.evaluate(({wake, readerRow, writerRow, rowHeight}) => {
+        const c = document.getElementById('timeline');
+        const g = c.getContext('2d');
+        const ratio = c.width / c.getBoundingClientRect().width;
+        const x = Math.round(window.flare.timeToX(wake) * ratio);
+        const y0 = Math.min(readerRow, writerRow) * rowHeight + rowHeight / 2, y1 = Math.max(readerRow, writerRow) * rowHeight + rowHeight / 2;
+        const px = g.getImageData(x - 2, Math.round(y0 * ratio), 5, Math.round((y1 - y0) * ratio)).data;
+        let hits = 0;
+        for (let i = 0; i < px.length; i += 4) if (px[i] > 80 && px[i + 1] < 80 && px[i + 2] > 110) hits++;
+        return hits;
+      }, link);
+      check(purple > 0, `a wake-up link is drawn from writer to reader (${purple} link pixels)`);
+      await page.screenshot({path: path.join(outDir, 'wakeups.png'), fullPage: true});
+    }
+    check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
+    await page.close();
+  }
+
+  // 4. Differential page: phases (base) against the 3:1 split (new).
   {
     const {page, errors} = await open(diffHtml);
     const all = await names(page);

@@ -10,6 +10,7 @@
 
 #include "recorder/reader.h"
 #include "viewer/folded.h"
+#include "viewer/html_page.h"
 #include "viewer/info.h"
 #include "viewer/leaks.h"
 #include "viewer/pprof.h"
@@ -54,5 +55,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)flare::viewer::write_leaks(*rec, {.min_age_ns = 1000, .limit = 0, .json = true}, out);
   (void)flare::viewer::write_info(*rec, false, out);
   (void)flare::viewer::write_info(*rec, true, out);
+  (void)flare::viewer::write_html_page(flare::viewer::build_html_page(*rec, "fuzz"), out);
   return 0;
 }

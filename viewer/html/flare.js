@@ -565,5 +565,6 @@ renderFlame();
 // For tests and the console: where things are on the page.
 window.flare = {
   data, state, timeToX, setRange,
+  rowOf: (tid) => threadRow.get(tid), rowHeight: ROW_HEIGHT,
   frames: () => frameInfo.map((f) => ({name: f.node.name, total: f.node.total})),
 };
