@@ -1,7 +1,6 @@
 #include "viewer/html_page.h"
 
 #include <algorithm>
-#include <map>
 #include <set>
 #include <unordered_map>
 
