@@ -105,6 +105,11 @@ function selfWeights(view, useRange) {
 function buildTree(self, baseSelf) {
   const root = {name: 'all', style: 2, total: 0, self: 0, base: 0, children: []};
   if (state.callers) {
+    // One map for the whole inverted tree, keyed by (parent id, name id).
+    const nameCount = data.names.length;
+    const byKey = new Map();
+    let nextId = 1;
+    root.id = 0;
     for (let n = 1; n < nodeCount; n++) {
       const w = self[n], b = baseSelf ? baseSelf[n] : 0;
       if (w === 0 && b === 0) continue;
@@ -112,11 +117,12 @@ function buildTree(self, baseSelf) {
       let at = root;
       for (let m = n; m !== 0; m = data.parent[m]) {
         const nameId = data.nameOf[m];
-        let next = at.byName && at.byName.get(nameId);
+        const key = at.id * nameCount + nameId;
+        let next = byKey.get(key);
         if (!next) {
-          next = {name: data.names[nameId], style: data.styles[nameId], total: 0, self: 0, base: 0, children: []};
-          if (!at.byName) at.byName = new Map();
-          at.byName.set(nameId, next);
+          next = {id: nextId++, name: data.names[nameId], style: data.styles[nameId], total: 0, self: 0, base: 0,
+                  children: []};
+          byKey.set(key, next);
           at.children.push(next);
         }
         next.total += w; next.base += b;
