@@ -1,6 +1,6 @@
 // Viewer throughput: reading a recording (rec::parse_recording) and turning
-// it into pprof (viewer::write_pprof) or JFR (viewer::write_jfr), in samples
-// per second, on the synthetic default profile (1 M samples).
+// it into pprof (viewer::write_pprof), JFR (viewer::write_jfr) or flare view's page,
+// in samples per second, on the synthetic default profile (1 M samples).
 #include <benchmark/benchmark.h>
 
 #include <fstream>
@@ -12,6 +12,7 @@
 #include "bench/synthetic_recording.h"
 #include "recorder/reader.h"
 #include "viewer/jfr_writer.h"
+#include "viewer/html_page.h"
 #include "viewer/pprof.h"
 
 namespace flare::bench {
@@ -134,6 +135,15 @@ void BM_WriteJfr(benchmark::State& state) {
   });
 }
 BENCHMARK(BM_WriteJfr)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// flare view minus the file I/O: aggregation into the page's call tree,
+// views and timeline, then the page itself.
+void BM_WriteHtmlPage(benchmark::State& state) {
+  bench_writer(state, "page_MiB", [](const rec::Recording& r, std::ostream& out) {
+    return viewer::write_html_page(viewer::build_html_page(r, "synthetic"), out);
+  });
+}
+BENCHMARK(BM_WriteHtmlPage)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace flare::bench

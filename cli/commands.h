@@ -19,6 +19,7 @@ CommandRunner add_top_command(CLI::App& app);
 CommandRunner add_info_command(CLI::App& app);
 CommandRunner add_print_command(CLI::App& app);
 CommandRunner add_leaks_command(CLI::App& app);
+CommandRunner add_view_command(CLI::App& app);
 CommandRunner add_slice_command(CLI::App& app);
 CommandRunner add_cat_command(CLI::App& app);
 

@@ -8,7 +8,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"flare: an eBPF profiler and flight recorder for Linux.\n"
                "Records CPU stacks of running processes into a compact recording and converts it\n"
-               "to pprof, folded stacks, JFR and text views.",
+               "to pprof, folded stacks, JFR, text views and an offline HTML page (flame graphs, thread timeline).",
                "flare"};
   app.require_subcommand(1);
   app.set_version_flag("--version", FLARE_VERSION);
@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   add(flare::cli::add_record_command, "record",
       "Record CPU stacks, off-CPU time or allocations of a running process (-p) or a command (--)");
   add(flare::cli::add_convert_command, "convert", "Convert a recording to pprof, folded stacks or JFR");
+  add(flare::cli::add_view_command, "view",
+      "Write an HTML page (works offline): flame graphs, thread timeline, or --diff of two recordings");
   add(flare::cli::add_top_command, "top",
       "Show the functions where CPU, off-CPU or wall-clock time, or allocated memory, went");
   add(flare::cli::add_info_command, "info", "Summarize a recording: time range, threads, events, chunks, drops");

@@ -11,6 +11,7 @@
 #include "recorder/reader.h"
 #include "viewer/event_listing.h"
 #include "viewer/folded.h"
+#include "viewer/html_page.h"
 #include "viewer/info.h"
 #include "viewer/jfr_writer.h"
 #include "viewer/leaks.h"
@@ -67,5 +68,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   listing.json = true;
   listing.types = {"offcpu", "offcpu_total", "wakeup", "alloc", "free", "goroutine", "thread", "lost"};
   (void)flare::viewer::write_event_listing(*rec, listing, out);
+  (void)flare::viewer::write_html_page(flare::viewer::build_html_page(*rec, "fuzz"), out);
   return 0;
 }
