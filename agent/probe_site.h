@@ -21,7 +21,8 @@ struct ProbeSite {
 // Picks the first instruction, within the first few, that the kernel
 // emulates, stepping only over instructions that write neither memory, the
 // stack pointer nor an argument register (endbr64, test and cmp of
-// registers or of rip-relative memory with an immediate, mov of an
+// registers, of a register with memory at register + displacement (Go's
+// stack check), of a register or rip-relative memory with an immediate, mov of an
 // immediate to eax). x86-64 only; on anything it does not recognize it
 // answers the entry (offset 0, not emulated unless it is itself emulated).
 ProbeSite choose_probe_site(std::span<const uint8_t> code);
