@@ -8,6 +8,9 @@
 //	                 exit status pass through flare unchanged)
 //	go_waits churn N N short-lived goroutines passing values through
 //	                 channels; prints a checksum that depends on every one
+//	go_waits loop S  prints "ready", then for S seconds a goroutine sleeps
+//	                 10 ms and sends to main, which waits on the channel;
+//	                 prints "loop N" (rounds) at the end (for attaching with -p)
 package main
 
 import (
@@ -179,9 +182,37 @@ func churn(n int) {
 	fmt.Printf("churn %d checksum %d\n", n, sum)
 }
 
+//go:noinline
+func loopWorker(ch chan<- int, rounds int) {
+	for i := 0; i < rounds; i++ {
+		time.Sleep(10 * time.Millisecond)
+		ch <- i
+	}
+	close(ch)
+}
+
+//go:noinline
+func loopMain(seconds int) {
+	fmt.Println("ready")
+	ch := make(chan int)
+	go loopWorker(ch, seconds*100)
+	n := 0
+	for range ch {
+		n++
+	}
+	fmt.Printf("loop %d\n", n)
+}
+
 func main() {
 	if len(os.Args) >= 2 && os.Args[1] == "waits" {
 		waits()
+	}
+	if len(os.Args) == 3 && os.Args[1] == "loop" {
+		seconds, err := strconv.Atoi(os.Args[2])
+		if err == nil && seconds > 0 {
+			loopMain(seconds)
+			return
+		}
 	}
 	if len(os.Args) == 3 && os.Args[1] == "churn" {
 		n, err := strconv.Atoi(os.Args[2])
@@ -190,6 +221,6 @@ func main() {
 			return
 		}
 	}
-	fmt.Fprintln(os.Stderr, "usage: go_waits waits | churn N")
+	fmt.Fprintln(os.Stderr, "usage: go_waits waits | churn N | loop SECONDS")
 	os.Exit(2)
 }
