@@ -8,6 +8,7 @@
 //	                 exit status pass through flare unchanged)
 //	go_waits churn N N short-lived goroutines passing values through
 //	                 channels; prints a checksum that depends on every one
+//	                 (and its run time on stderr)
 //	go_waits loop S  prints "ready", then for S seconds a goroutine sleeps
 //	                 10 ms and sends to main, which waits on the channel;
 //	                 prints "loop N" (rounds) at the end (for attaching with -p)
@@ -164,6 +165,7 @@ func churnWorker(in <-chan uint64, out chan<- uint64) {
 }
 
 func churn(n int) {
+	start := time.Now()
 	var sum uint64
 	const batch = 1000
 	for done := 0; done < n; done += batch {
@@ -180,6 +182,8 @@ func churn(n int) {
 		}
 	}
 	fmt.Printf("churn %d checksum %d\n", n, sum)
+	// On stderr: stdout must not depend on timing (tests compare it).
+	fmt.Fprintf(os.Stderr, "churn elapsed_ns %d\n", time.Since(start).Nanoseconds())
 }
 
 //go:noinline
