@@ -19,6 +19,7 @@
 
 #include "tests/unit/go_pprof_for_tests.h"
 #include "tests/unit/viewer_test_support.h"
+#include "viewer/folded.h"
 #include "viewer/goroutine_waits.h"
 #include "viewer/info.h"
 #include "viewer/pprof.h"
@@ -119,6 +120,16 @@ TEST(ViewerGoroutine, TopWeighsParkingStacksByWaitTime) {
   std::ostringstream json;
   ASSERT_TRUE(write_top(k.rec(), TopOptions{.view = of(Signal::kGoroutine), .limit = 0, .json = true}, json).is_ok());
   EXPECT_NE(json.str().find("\"goroutine_waits\": 3,"), std::string::npos) << json.str();
+}
+
+TEST(ViewerGoroutine, FoldedInMicroseconds) {
+  GoroutineRecording k;
+  std::ostringstream out;
+  ASSERT_TRUE(write_folded(k.rec(), of(Signal::kGoroutine), out).is_ok());
+  EXPECT_EQ(out.str(),
+            "app;main.reader;internal/poll.(*FD).Read;runtime.gopark 4\n"
+            "app;main.receiver;runtime.chanrecv;runtime.gopark 3\n"
+            "app;main.sleeper;time.Sleep;runtime.gopark 4\n");
 }
 
 TEST(ViewerGoroutine, ARecordingWithoutGoroutinesIsRefused) {
