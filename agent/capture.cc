@@ -264,7 +264,9 @@ class Capture {
         }
       }
     }
-    if (goroutines_) FLARE_RETURN_IF_ERROR(goroutines_->attach(*writer_, *processor_, options_.verbose ? options_.on_detail : nullptr));
+    if (goroutines_) {
+      FLARE_RETURN_IF_ERROR(goroutines_->attach(*writer_, *processor_, options_.verbose ? options_.on_detail : nullptr));
+    }
     if (child_) FLARE_RETURN_IF_ERROR(child_->release());
 
     for (size_t i = 0; i < pids_.size(); ++i) {
