@@ -21,6 +21,7 @@
 #include "agent/command_allocators.h"
 #include "agent/cpu_idle_time.h"
 #include "agent/cpu_sampler.h"
+#include "agent/goroutine_capture.h"
 #include "agent/kernel_symbolizer.h"
 #include "agent/libbpf_log.h"
 #include "agent/offcpu_processor.h"
@@ -101,6 +102,7 @@ rec::FileHeader make_header(const CaptureOptions& options, const std::vector<uin
     h.alloc_sample_rate = std::max<uint64_t>(1, options.alloc_rate);
     h.alloc_seed = seed;
   }
+  if (options.goroutine) h.events += h.events.empty() ? "goroutine" : ",goroutine";
   h.clock_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
   h.clock_realtime_ns = clock_ns(CLOCK_REALTIME);
   return h;
@@ -142,6 +144,7 @@ class Capture {
     if (offcpu_) offcpu_->detach();
     if (threads_) threads_->detach();
     if (alloc_) alloc_->detach();
+    if (goroutines_) goroutines_->detach();
     if (st.is_ok()) st = finalize();
     if (!st.is_ok()) {
       fail_cleanup();
@@ -190,6 +193,14 @@ class Capture {
       FLARE_ASSIGN_OR_RETURN(offcpu_, OffCpuTracer::load(tracer_options, [this](const flare_offcpu_event& e) {
                                offcpu_processor_->process(e);
                              }));
+    }
+
+    if (options_.goroutine) {
+      std::vector<GoroutineTarget> targets;
+      for (uint32_t pid : pids_) targets.push_back({pid, "/proc/" + std::to_string(pid) + "/exe"});
+      // A held child still runs flare: its program is the one it will exec.
+      if (child_) targets.back().executable = resolve_command_path(options_.command.front());
+      FLARE_ASSIGN_OR_RETURN(goroutines_, GoroutineCapture::load(std::move(targets), options_.ring_buffer_bytes));
     }
 
     FLARE_ASSIGN_OR_RETURN(threads_, ThreadTracer::load([this](const flare_thread_event& e) { on_thread_event(e); }));
@@ -256,6 +267,9 @@ class Capture {
         report_alloc_probes(report);
       }
     }
+    if (goroutines_) {
+      FLARE_RETURN_IF_ERROR(goroutines_->attach(*writer_, *processor_, options_.verbose ? options_.on_detail : nullptr));
+    }
     if (child_) FLARE_RETURN_IF_ERROR(child_->release());
 
     for (size_t i = 0; i < pids_.size(); ++i) {
@@ -307,9 +321,12 @@ class Capture {
       } else if (sampler_) {
         FLARE_ASSIGN_OR_RETURN(int n, sampler_->poll(timeout_ms));
         (void)n;
+      } else if (goroutines_) {
+        FLARE_RETURN_IF_ERROR(goroutines_->poll(timeout_ms).status());
       } else {
         ::poll(nullptr, 0, timeout_ms);
       }
+      if (goroutines_) FLARE_RETURN_IF_ERROR(goroutines_->drain());
       if (offcpu_) FLARE_RETURN_IF_ERROR(drain_offcpu(false));
       FLARE_RETURN_IF_ERROR(threads_->drain().status());
       FLARE_RETURN_IF_ERROR(writer_->maybe_flush(clock_ns(CLOCK_MONOTONIC)));
@@ -525,6 +542,10 @@ class Capture {
 
   Status finalize() {
     if (alloc_) FLARE_RETURN_IF_ERROR(finalize_alloc());
+    if (goroutines_) {
+      FLARE_RETURN_IF_ERROR(goroutines_->finalize(*writer_, summary_.lost));
+      summary_.goroutine_events = goroutines_->events();
+    }
     if (offcpu_) FLARE_RETURN_IF_ERROR(finalize_offcpu());
     if (sampler_) FLARE_RETURN_IF_ERROR(finalize_cpu());
     FLARE_RETURN_IF_ERROR(finalize_threads());
@@ -605,6 +626,7 @@ class Capture {
     if (offcpu_) offcpu_->detach();
     if (threads_) threads_->detach();
     if (alloc_) alloc_->detach();
+    if (goroutines_) goroutines_->detach();
     if (writer_) writer_->abandon();
     if (child_) child_->abort();
   }
@@ -620,6 +642,7 @@ class Capture {
   std::unique_ptr<ThreadTracer> threads_;
   std::optional<AllocProcessor> alloc_processor_;
   std::unique_ptr<AllocTracer> alloc_;
+  std::unique_ptr<GoroutineCapture> goroutines_;
   uint64_t alloc_seed_ = 0;
   std::optional<CommandAllocatorCheck> child_allocators_;  // spawn mode with --alloc
   std::unique_ptr<OffCpuTracer> offcpu_;

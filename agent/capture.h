@@ -24,6 +24,7 @@ struct CaptureOptions {
   bool cpu = true;                    // sample CPU stacks
   bool offcpu = false;                // trace scheduler park/unpark
   bool alloc = false;                 // sample allocations, track sampled blocks until freed
+  bool goroutine = false;             // trace Go goroutines parking and being readied
   uint64_t alloc_rate = 512 * 1024;   // mean bytes between allocation samples; 1: every allocation
   std::optional<uint64_t> alloc_seed; // fixed: reproducible sampling; none: a random seed
   uint32_t frequency_hz = 99;
@@ -53,6 +54,7 @@ struct CaptureSummary {
   uint64_t offcpu_intervals = 0;
   uint64_t alloc_samples = 0;    // sampled allocations recorded
   uint64_t alloc_frees = 0;      // ... and frees of them
+  uint64_t goroutine_events = 0; // goroutine parks and readies recorded
   uint64_t lost = 0;             // target samples dropped in the kernel
   uint64_t ticks_due = 0;        // sampler timer ticks due while CPUs were busy
   uint64_t ticks_missed = 0;     // ... for which the sampler did not run

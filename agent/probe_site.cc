@@ -70,6 +70,15 @@ size_t skippable_length(std::span<const uint8_t> c, unsigned arguments_read) {
       (op[1] & 0xc0) == 0xc0) {
     return rex + 2;  // test/cmp register, register
   }
+  // cmp of a register with memory at disp8/disp32(register), no SIB: Go's
+  // stack-bound check `cmp 0x10(%r14),%rsp` opens nearly every function.
+  if (op.size() >= 2 && (op[0] == 0x3b || op[0] == 0x39 || op[0] == 0x3a || op[0] == 0x38) && (op[1] & 7) != 4) {
+    if ((op[1] & 0xc0) == 0x40 && op.size() >= 3) return rex + 3;
+    if ((op[1] & 0xc0) == 0x80 && op.size() >= 6) return rex + 6;
+  }
+  // cmp $imm, register: opcode 83 (imm8) or 81 (imm32) /7 with mod 11
+  if (op.size() >= 3 && op[0] == 0x83 && (op[1] & 0xf8) == 0xf8) return rex + 3;
+  if (op.size() >= 6 && op[0] == 0x81 && (op[1] & 0xf8) == 0xf8) return rex + 6;
   // cmp $imm8, disp32(%rip): opcode 80 or 83 /7 with modrm 00 111 101
   if (op.size() >= 7 && (op[0] == 0x80 || op[0] == 0x83) && op[1] == 0x3d) return rex + 7;
   // cmp $imm, %reg: 83 /7 ib or 81 /7 id with modrm 11 111 rrr (jemalloc's

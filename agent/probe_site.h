@@ -22,9 +22,10 @@ struct ProbeSite {
 // emulates, stepping only over instructions that write neither memory, the
 // stack pointer nor one of the first `arguments_read` integer argument
 // registers (rdi, rsi, rdx, rcx, r8, r9), those the probe reads: endbr64,
-// test and cmp of registers, of a register with an immediate or of
-// rip-relative memory with an immediate, mov of an immediate to eax, and
-// mov or lea to another register. x86-64 only; on anything it does not
+// test and cmp of registers, of a register with memory at register +
+// displacement (Go's stack check), of a register or rip-relative memory
+// with an immediate, mov of an immediate to eax, and mov or lea to another
+// register. x86-64 only; on anything it does not
 // recognize it answers the entry (offset 0, not emulated unless it is
 // itself emulated).
 ProbeSite choose_probe_site(std::span<const uint8_t> code, unsigned arguments_read = 6);

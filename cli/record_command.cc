@@ -60,9 +60,10 @@ Result<std::vector<uint32_t>> parse_pids(const std::vector<std::string>& specs) 
 // "cpu,offcpu": the signals to record. Names from DESIGN.md's vocabulary
 // that flare cannot record yet are refused by name rather than ignored.
 Status parse_events(const std::vector<std::string>& specs, bool offcpu_flag, bool alloc_flag,
-                    agent::CaptureOptions& options) {
+                    bool goroutine_flag, agent::CaptureOptions& options) {
   options.offcpu = offcpu_flag;
   options.alloc = alloc_flag;
+  options.goroutine = goroutine_flag;
   if (specs.empty()) {
     options.cpu = true;
     return Status::ok();
@@ -76,14 +77,13 @@ Status parse_events(const std::vector<std::string>& specs, bool offcpu_flag, boo
     } else if (item == "alloc") {
       options.alloc = true;
     } else if (item == "goroutine") {
-      return Status(ErrorCode::kInvalidArgument,
-                    "--events goroutine is not implemented yet; flare records cpu, offcpu and alloc");
+      options.goroutine = true;
     } else {
-      return Status(ErrorCode::kInvalidArgument,
-                    "unknown event '" + std::string(item) + "' in --events; choose from cpu, offcpu, alloc");
+      return Status(ErrorCode::kInvalidArgument, "unknown event '" + std::string(item) +
+                                                     "' in --events; choose from cpu, offcpu, alloc, goroutine");
     }
   }
-  if (!options.cpu && !options.offcpu && !options.alloc) {
+  if (!options.cpu && !options.offcpu && !options.alloc && !options.goroutine) {
     return Status(ErrorCode::kInvalidArgument, "--events names no event");
   }
   return Status::ok();
@@ -124,6 +124,7 @@ struct RecordArgs {
   uint32_t stack_copy_kib = 32;
   std::vector<std::string> debug_dirs;
   bool alloc = false;
+  bool goroutines = false;
   std::string alloc_rate = "512KiB";
   std::string alloc_seed;  // empty: random
 };
@@ -148,7 +149,7 @@ int run_record(const RecordArgs& args) {
     if (!d.is_ok()) return report_error(d.status());
     *target = *d;
   }
-  if (Status st = parse_events(args.events, args.offcpu, args.alloc, options); !st.is_ok()) return report_error(st);
+  if (Status st = parse_events(args.events, args.offcpu, args.alloc, args.goroutines, options); !st.is_ok()) return report_error(st);
   auto alloc_rate = parse_bytes(args.alloc_rate);
   if (!alloc_rate.is_ok()) return report_error(alloc_rate.status());
   options.alloc_rate = *alloc_rate;
@@ -210,6 +211,7 @@ int run_record(const RecordArgs& args) {
     std::cerr << "flare: recorded " << s.alloc_samples << " sampled allocations and " << s.alloc_frees
               << " frees of them\n";
   }
+  if (options.goroutine) std::cerr << "flare: recorded " << s.goroutine_events << " goroutine parks and readies\n";
   if (s.ticks_missed * 100 > s.ticks_due) {
     std::cerr << "flare: warning: the sampler missed " << s.ticks_missed << " of " << s.ticks_due
               << " timer ticks due on busy CPUs; samples are missing in proportion (another BPF program active "
@@ -237,10 +239,13 @@ CommandRunner add_record_command(CLI::App& app) {
   app.add_option("-e,--events", args->events,
                  "Signals to record, comma-separated: cpu (CPU stack samples), offcpu (scheduler\n"
                  "park/unpark: off-CPU intervals with blocked and waker stacks), alloc (sampled\n"
-                 "glibc allocations with stacks, tracked until freed). Default: cpu")
+                 "glibc allocations with stacks, tracked until freed), goroutine (Go programs:\n"
+                 "goroutines parking with wait reason and stack, and being readied, with the\n"
+                 "waker goroutine's stack and the wait). Default: cpu")
       ->type_name("LIST");
   app.add_flag("--offcpu", args->offcpu, "Record offcpu too (same as adding it to --events)");
   app.add_flag("--alloc", args->alloc, "Record alloc too (same as adding it to --events)");
+  app.add_flag("--goroutines", args->goroutines, "Record goroutine too (same as adding it to --events)");
   app.add_option("--alloc-rate", args->alloc_rate,
                  "Mean bytes allocated between two allocation samples (Poisson, as Go's heap\n"
                  "profiler); 1 records every allocation. Suffixes KiB, MiB, GiB")
@@ -289,7 +294,7 @@ CommandRunner add_record_command(CLI::App& app) {
                  "Also look for separate debug info here (by build-id under DIR/.build-id/, and by "
                  ".gnu_debuglink name); repeatable")
       ->type_name("DIR");
-  app.add_flag("-v,--verbose", args->verbose, "Print libbpf diagnostics and where the allocation probes sit");
+  app.add_flag("-v,--verbose", args->verbose, "Print libbpf diagnostics and where the allocation and goroutine probes sit");
   app.add_option("command", args->command, "Command to spawn and record (after --)")->type_name("CMD ARGS");
   app.positionals_at_end(true);
   return [args] { return run_record(*args); };

@@ -37,9 +37,11 @@ void add_type_option(CLI::App& app, std::string& type) {
                  "What the stacks weigh: cpu (CPU samples), offcpu (time off CPU: blocked + run-queue wait, "
                  "needs a recording made with --events cpu,offcpu), wall (both: wall-clock time), alloc "
                  "(bytes allocated) or inuse (bytes still in use at the end); alloc and inuse need a "
-                 "recording made with --alloc, and pprof output then has Go's heap profile layout")
+                 "recording made with --alloc, and pprof output then has Go's heap profile layout; "
+                 "goroutine (time Go goroutines waited parked, park to ready, by parking stack, with a "
+                 "reason label; needs a recording made with --events goroutine)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"cpu", "offcpu", "wall", "alloc", "inuse"}));
+      ->check(CLI::IsMember({"cpu", "offcpu", "wall", "alloc", "inuse", "goroutine"}));
 }
 
 viewer::Signal signal_of(const std::string& type) { return viewer::parse_signal(type).value_or(viewer::Signal::kCpu); }

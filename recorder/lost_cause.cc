@@ -20,6 +20,10 @@ const char* lost_cause_name(LostCause cause) {
       return "alloc_untracked";
     case LostCause::kAllocUnseen:
       return "alloc_unseen";
+    case LostCause::kGoroutineUnseen:
+      return "goroutine_unseen";
+    case LostCause::kGoroutineUnpaired:
+      return "goroutine_unpaired";
   }
   return "unknown";
 }

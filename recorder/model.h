@@ -16,9 +16,10 @@ namespace flare::rec {
 // 2.1: header tags 12 and 13 (how user stacks were taken).
 // 2.2: the frame flag kFrameInlined.
 // 2.3: allocations (header tags 14-15, alloc flags, lost causes 7-8).
+// 2.4: goroutines (goroutine wait_ns and flags, lost causes 9-10).
 inline constexpr uint16_t kFormatMajor = 2;
 inline constexpr uint16_t kOldestReadableMajor = 1;
-inline constexpr uint16_t kFormatMinor = 3;
+inline constexpr uint16_t kFormatMinor = 4;
 
 struct TargetInfo {
   uint32_t pid = 0;
@@ -121,6 +122,12 @@ enum class LostCause : uint32_t {
   // unreadable return address or result, a program run the kernel skipped):
   // the sampler never saw their bytes.
   kAllocUnseen = 8,
+  // Goroutine park or ready events the tracer could not read (a runtime
+  // structure was unreadable) or a tracer run the kernel skipped.
+  kGoroutineUnseen = 9,
+  // Parks never paired with a ready: a path made the goroutine runnable
+  // that flare does not probe, or gopark returned without parking.
+  kGoroutineUnpaired = 10,
 };
 
 // LostRecord::cpu when the kernel counts a loss for all CPUs together.
@@ -213,6 +220,12 @@ struct GoroutineEvent {
   uint64_t waker_goid = 0; // ready only: the goroutine that readied it (0 unknown)
   uint32_t reason = 0;     // park only: wait reason, string id
   uint32_t stack = 0;      // park: parking stack; ready: waker's stack
+  uint64_t wait_ns = 0;    // ready only (since 2.4): since this goroutine's park (0: park not seen)
+  uint8_t flags = 0;       // since 2.4: GoroutineFlags
+};
+
+enum GoroutineFlags : uint8_t {
+  kGoroutineFromNetpoll = 1 << 0,  // ready: made runnable by the netpoller (a descriptor became ready)
 };
 
 enum class ThreadEventKind : uint8_t { kStart = 1, kEnd = 2 };

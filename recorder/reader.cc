@@ -342,6 +342,8 @@ class BlockParser {
         if (!lookup(strings_, reason, e.reason) || !lookup(stacks_, stack, e.stack)) {
           return corrupt("goroutine event references an undefined entry");
         }
+        if (!r.at_end()) e.wait_ns = r.varint();  // since 2.4
+        if (!r.at_end()) e.flags = static_cast<uint8_t>(r.varint());
         rec_.goroutine_events.push_back(e);
         return Status::ok();
       }

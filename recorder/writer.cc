@@ -282,6 +282,8 @@ void RecordingWriter::add_goroutine_event(const GoroutineEvent& e) {
   record_.varint(e.waker_goid);
   record_.varint(e.reason);
   record_.varint(e.stack);
+  record_.varint(e.wait_ns);
+  record_.varint(e.flags);
   end_record();
 }
 

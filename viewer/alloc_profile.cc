@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "viewer/signal.h"
+
 namespace flare::viewer {
 
 double alloc_objects(const rec::Allocation& a) {
@@ -76,15 +78,7 @@ std::vector<AllocTotals> alloc_totals(const rec::Recording& rec) {
 }
 
 bool has_alloc(const rec::Recording& rec) {
-  if (!rec.allocations.empty() || rec.header.alloc_sample_rate != 0) return true;
-  std::string_view events = rec.header.events;
-  while (!events.empty()) {
-    size_t comma = events.find(',');
-    if (events.substr(0, comma) == "alloc") return true;
-    if (comma == std::string_view::npos) break;
-    events.remove_prefix(comma + 1);
-  }
-  return false;
+  return !rec.allocations.empty() || rec.header.alloc_sample_rate != 0 || header_lists_event(rec.header, "alloc");
 }
 
 }  // namespace flare::viewer

@@ -12,6 +12,7 @@
 #include "common/duration.h"
 #include "viewer/frame_names.h"
 #include "viewer/info_alloc.h"
+#include "viewer/info_goroutine.h"
 #include "viewer/json_writer.h"
 #include "viewer/sample_counts.h"
 #include "viewer/sample_weight.h"
@@ -335,6 +336,7 @@ void write_text(const rec::Recording& rec, const Facts& f, std::ostream& out) {
   // CPU-only recording reads exactly as before.
   if (has_offcpu(rec)) write_offcpu_text(rec, out);
   write_alloc_info_text(rec, out);
+  write_goroutine_info_text(rec, out);
 
   out << "Lost:        " << f.lost_total << " events";
   if (f.lost_total == 0) out << " (nothing dropped)";
@@ -542,6 +544,7 @@ void write_json(const rec::Recording& rec, const Facts& f, std::ostream& out) {
   json.end_object();
   write_offcpu_json(rec, json);
   write_alloc_info_json(rec, json);
+  write_goroutine_info_json(rec, json);
   json.field("unknown_records_skipped", rec.unknown_records_skipped);
   json.field("file_bytes", rec.file_bytes);
   json.field("blocks_read", rec.blocks_read);

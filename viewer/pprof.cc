@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "viewer/alloc_profile.h"
+#include "viewer/goroutine_waits.h"
 #include "viewer/gzip.h"
 #include "viewer/pprof_builder.h"
 #include "viewer/sample_weight.h"
@@ -36,6 +37,10 @@ TimeSpan time_span(const rec::Recording& rec, Signal signal) {
     for (const rec::Free& f : rec.frees) span.add(f.time_ns, f.time_ns);
     return span;
   }
+  if (signal == Signal::kGoroutine) {
+    for (const GoroutineWait& w : goroutine_waits(rec).waits) span.add(w.park_ns, w.park_ns + w.wait_ns);
+    return span;
+  }
   if (signal != Signal::kOffCpu) {
     for (const rec::CpuSample& s : rec.samples) span.add(s.time_ns, s.time_ns);
   }
@@ -56,6 +61,7 @@ PprofLayout layout_for(const rec::Recording& rec, Signal signal) {
       layout.default_sample_type = "cpu";
       break;
     case Signal::kOffCpu:
+    case Signal::kGoroutine:
       // As runtime/pprof writes block profiles: pprof then labels the
       // views "contentions" and "delay" and shows delay by default.
       layout.sample_types = {{"contentions", "count"}, {"delay", "nanoseconds"}};
@@ -103,15 +109,31 @@ std::vector<PprofSample> alloc_samples(const rec::Recording& rec) {
   return out;
 }
 
+// Goroutine waits by parking stack, thread and reason: Go's block-profile
+// values, with the reason as a label.
+std::vector<PprofSample> goroutine_samples(const rec::Recording& rec) {
+  std::vector<PprofSample> out;
+  for (const WeightedStack& w : weighted_stacks(rec, Signal::kGoroutine)) {
+    PprofSample s;
+    s.stack = w.stack;
+    s.tid = w.tid;
+    s.reason = rec.str(w.reason);
+    s.values = {pprof_int64(w.count), pprof_int64(w.ns)};
+    out.push_back(s);
+  }
+  return out;
+}
+
 std::vector<PprofSample> pprof_samples(const rec::Recording& rec, Signal signal) {
   if (is_alloc_signal(signal)) return alloc_samples(rec);
+  if (signal == Signal::kGoroutine) return goroutine_samples(rec);
   std::vector<PprofSample> out;
   using Key = std::tuple<uint32_t, bool, uint32_t, uint8_t, uint32_t>;
   std::map<Key, size_t> index;
   for (const WeightedStack& w : weighted_stacks(rec, signal)) {
     if (signal == Signal::kCpu) {
       // Already one entry per (stack, tid).
-      out.push_back(PprofSample{w.stack, {}, w.tid, nullptr, 0, {pprof_int64(w.count), pprof_int64(w.ns)}});
+      out.push_back(PprofSample{w.stack, {}, w.tid, nullptr, 0, {}, {pprof_int64(w.count), pprof_int64(w.ns)}});
       continue;
     }
     auto [it, inserted] = index.try_emplace(Key{w.stack, w.totals_only, w.tid, w.state, w.waker_tid}, out.size());

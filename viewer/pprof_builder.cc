@@ -321,6 +321,7 @@ class ProfileBuilder {
         add_num_label(s, intern("waker_tid"), in.waker_tid);
         add_str_label(s, intern("waker"), thread_name(in.waker_tid));
       }
+      if (!in.reason.empty()) add_str_label(s, intern("reason"), intern(std::string(in.reason)));
     }
   }
 

@@ -34,13 +34,14 @@ inline constexpr size_t kMaxPprofValues = 4;
 
 // One pprof Sample. Labels: tid (num), pid (num, when the thread is known),
 // thread (name); state when set; waker_tid (num) and waker (name) when a
-// waker is set.
+// waker is set; reason when set.
 struct PprofSample {
   uint32_t stack = 0;            // recording stack id, shown through view_stack()
   std::string_view placeholder;  // when not empty, the single frame shown instead of the stack
   uint32_t tid = 0;
   const char* state = nullptr;
   uint32_t waker_tid = 0;
+  std::string_view reason;  // goroutine wait reason; a label when not empty
   std::array<int64_t, kMaxPprofValues> values{};  // the first layout.sample_types.size() are written
 };
 

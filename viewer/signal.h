@@ -1,5 +1,5 @@
 // The signals a view can show, named as everywhere in flare (--events,
-// --type, pprof sample types): cpu, offcpu, wall, alloc, inuse.
+// --type, pprof sample types): cpu, offcpu, wall, alloc, inuse, goroutine.
 #pragma once
 
 #include <optional>
@@ -16,12 +16,16 @@ enum class Signal : uint8_t {
   kWall,    // both: where each thread's wall-clock time went
   kAlloc,   // bytes allocated (sampled allocations, scaled)
   kInUse,   // bytes allocated and not freed by the end of the recording
+  kGoroutine,  // time Go goroutines waited parked, from park to ready
 };
 
 inline bool is_alloc_signal(Signal signal) { return signal == Signal::kAlloc || signal == Signal::kInUse; }
 
 const char* signal_name(Signal signal);
 std::optional<Signal> parse_signal(std::string_view name);
+
+// True when the header's comma-separated event list names `event`.
+bool header_lists_event(const rec::FileHeader& header, std::string_view event);
 
 // True when the recording was made with off-CPU tracing: the header lists
 // "offcpu", or off-CPU records are present (a header that lost the list).

@@ -9,6 +9,7 @@
 
 #include "common/duration.h"
 #include "viewer/frame_names.h"
+#include "viewer/goroutine_waits.h"
 #include "viewer/json_writer.h"
 #include "viewer/sample_weight.h"
 #include "viewer/text_format.h"
@@ -138,6 +139,12 @@ std::string describe_total(const rec::Recording& rec, const TopOptions& options,
     if (period) out += ')';
     return out;
   }
+  if (options.view.signal == Signal::kGoroutine) {
+    const GoroutineWaits waits = goroutine_waits(rec);
+    return out + format_seconds(static_cast<int64_t>(table.total)) + " goroutines waited parked in " +
+           std::to_string(waits.waits.size()) + " waits (park to ready; " + std::to_string(waits.open_parks) +
+           " still parked at the end)";
+  }
   ThreadTimes all = sum_thread_times(thread_times(rec));
   std::string offcpu = format_seconds(static_cast<int64_t>(all.offcpu_ns())) + " off CPU in " +
                        std::to_string(all.offcpu_intervals()) + " intervals";
@@ -200,6 +207,11 @@ void write_json(const rec::Recording& rec, const TopOptions& options, const TopT
     json.field("total_bytes", table.total);
     json.field("alloc_samples", static_cast<uint64_t>(rec.allocations.size()));
     json.field("alloc_sample_rate", rec.header.alloc_sample_rate);
+  } else if (signal == Signal::kGoroutine) {
+    const GoroutineWaits waits = goroutine_waits(rec);
+    json.field("total_ns", table.total);
+    json.field("goroutine_waits", static_cast<uint64_t>(waits.waits.size()));
+    json.field("goroutine_parks_open_at_end", waits.open_parks);
   } else if (signal == Signal::kCpu) {
     json.field("total_samples", table.total);
     json.field("period_ns", period);

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "viewer/alloc_profile.h"
+#include "viewer/goroutine_waits.h"
 #include "viewer/sample_counts.h"
 #include "viewer/sample_weight.h"
 
@@ -66,6 +67,34 @@ void add_offcpu(const rec::Recording& rec, std::vector<WeightedStack>& out) {
   }
 }
 
+struct WaitKey {
+  uint32_t stack, tid, reason;
+  bool operator==(const WaitKey&) const = default;
+};
+
+struct WaitKeyHash {
+  size_t operator()(const WaitKey& k) const {
+    uint64_t h = ((static_cast<uint64_t>(k.stack) << 32) ^ k.tid) * 0x9E3779B97F4A7C15ull ^ k.reason;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+};
+
+void add_goroutine_waits(const rec::Recording& rec, std::vector<WeightedStack>& out) {
+  std::unordered_map<WaitKey, size_t, WaitKeyHash> index;
+  for (const GoroutineWait& w : goroutine_waits(rec).waits) {
+    auto [it, inserted] = index.try_emplace(WaitKey{w.stack, w.tid, w.reason}, out.size());
+    if (inserted) {
+      WeightedStack entry;
+      entry.stack = w.stack;
+      entry.tid = w.tid;
+      entry.reason = w.reason;
+      out.push_back(entry);
+    }
+    out[it->second].count += 1;
+    out[it->second].ns += w.wait_ns;
+  }
+}
+
 }  // namespace
 
 const char* thread_state_name(uint8_t state) {
@@ -93,6 +122,10 @@ std::vector<WeightedStack> weighted_stacks(const rec::Recording& rec, Signal sig
       out.push_back(WeightedStack{t.stack, t.tid, kStateRunning, false, 0, 0,
                                   static_cast<uint64_t>(std::llround(objects)), 0, bytes});
     }
+    return out;
+  }
+  if (signal == Signal::kGoroutine) {
+    add_goroutine_waits(rec, out);
     return out;
   }
   if (signal != Signal::kOffCpu) add_cpu(rec, out);

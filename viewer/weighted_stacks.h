@@ -35,6 +35,7 @@ struct WeightedStack {
   uint64_t count = 0;        // CPU samples, off-CPU intervals, or objects allocated / in use
   uint64_t ns = 0;           // the time they stand for (0 for alloc and inuse)
   uint64_t bytes = 0;        // alloc, inuse: bytes allocated / still in use (estimated when sampled)
+  uint32_t reason = 0;       // goroutine: the wait reason (string id)
 };
 
 // One entry per distinct (stack, tid, state, waker tid, waker stack) — for
@@ -43,7 +44,8 @@ struct WeightedStack {
 // ns = blocked + run-queue time (clipped intervals count what lies inside
 // the capture), then the totals. wall: cpu entries, then offcpu entries.
 // alloc, inuse: per (stack, tid), objects (rounded) and bytes (alloc_profile.h);
-// inuse leaves out the entries with nothing in use.
+// inuse leaves out the entries with nothing in use. goroutine: per (parking
+// stack, tid, reason), waits ended by a ready and their time (park -> ready).
 std::vector<WeightedStack> weighted_stacks(const rec::Recording& rec, Signal signal);
 
 // The value a count-based view shows for an entry: samples for cpu (what the

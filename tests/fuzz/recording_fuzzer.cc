@@ -47,8 +47,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)flare::viewer::write_folded(*rec, {.user_only = true, .signal = signal}, out);
     (void)flare::viewer::write_top(*rec, {.view = {.signal = signal}}, out);
   }
-  // Allocation views likewise refuse recordings without allocation data.
-  for (auto signal : {flare::viewer::Signal::kAlloc, flare::viewer::Signal::kInUse}) {
+  // Allocation and goroutine views likewise refuse recordings without their data.
+  for (auto signal :
+       {flare::viewer::Signal::kAlloc, flare::viewer::Signal::kInUse, flare::viewer::Signal::kGoroutine}) {
     (void)flare::viewer::write_pprof(*rec, {.signal = signal}, out);
     (void)flare::viewer::write_folded(*rec, {.signal = signal}, out);
     (void)flare::viewer::write_top(*rec, {.view = {.signal = signal}}, out);

@@ -253,7 +253,7 @@ TEST_F(RecorderTest, EveryEventTypeRoundTrips) {
   w.add_allocation({2100, 8, stack, 0xbeef0, 32, 16, kAllocUntracked});
   w.add_free({2500, 8, 0xdead0});
   w.add_goroutine_event({3000, GoroutineEventKind::kPark, 8, 17, 0, w.intern_string("chan receive"), stack});
-  w.add_goroutine_event({3100, GoroutineEventKind::kReady, 8, 17, 18, 0, stack});
+  w.add_goroutine_event({3100, GoroutineEventKind::kReady, 8, 17, 18, 0, stack, 100, kGoroutineFromNetpoll});
   w.add_thread_event({900, ThreadEventKind::kStart, 7, 8});
   ASSERT_TRUE(w.finish().is_ok());
 
@@ -289,6 +289,9 @@ TEST_F(RecorderTest, EveryEventTypeRoundTrips) {
   ASSERT_EQ(rec->goroutine_events.size(), 2u);
   EXPECT_EQ(rec->str(rec->goroutine_events[0].reason), "chan receive");
   EXPECT_EQ(rec->goroutine_events[1].waker_goid, 18u);
+  EXPECT_EQ(rec->goroutine_events[0].wait_ns, 0u);
+  EXPECT_EQ(rec->goroutine_events[1].wait_ns, 100u);  // since 2.4
+  EXPECT_EQ(rec->goroutine_events[1].flags, kGoroutineFromNetpoll);
   ASSERT_EQ(rec->thread_events.size(), 1u);
   EXPECT_EQ(rec->thread_events[0].time_ns, 900u);
   EXPECT_EQ(rec->str(rec->threads.at(8).name), "t8");

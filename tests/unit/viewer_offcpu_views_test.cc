@@ -195,7 +195,7 @@ TEST(ViewerOffCpuViews, MissingSignalIsOneClearError) {
   EXPECT_TRUE(has_offcpu(k.rec()));
   EXPECT_EQ(parse_signal("wall"), Signal::kWall);
   EXPECT_EQ(parse_signal("alloc"), Signal::kAlloc);
-  EXPECT_EQ(parse_signal("goroutine"), std::nullopt);
+  EXPECT_EQ(parse_signal("goroutine"), Signal::kGoroutine);
 }
 
 // --- info --------------------------------------------------------------------
