@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   };
   add(flare::cli::add_record_command, "record",
       "Record CPU stacks, off-CPU time or allocations of a running process (-p) or a command (--)");
+  add(flare::cli::add_flight_command, "flight",
+      "Record a process continuously into a bounded repository of chunk files (flight recorder)");
+  add(flare::cli::add_dump_command, "dump", "Write one recording of a flight repository's retained window");
   add(flare::cli::add_convert_command, "convert", "Convert a recording to pprof or folded stacks");
   add(flare::cli::add_top_command, "top",
       "Show the functions where CPU, off-CPU or wall-clock time, or allocated memory, went");
