@@ -39,6 +39,12 @@ void print_line(const std::string& line) {
   std::cerr << line << std::endl;
 }
 
+std::string describe_dump(const rec::FlightDumpSummary& s) {
+  if (!s.last_ns) return std::to_string(s.chunks) + " chunks, no events";
+  return std::to_string(s.chunks) + " chunks, " + rec::utc_stamp(s.first_realtime_ns) + " to " +
+         rec::utc_stamp(s.last_realtime_ns);
+}
+
 // Writes DIR/dump-<time>.flare of the whole retained window and says when,
 // why and what.
 void dump_now(const std::string& dir, const std::string& why) {
@@ -49,9 +55,7 @@ void dump_now(const std::string& dir, const std::string& why) {
     print_line("flare: error: dump (" + why + ") failed: " + summary.status().message());
     return;
   }
-  print_line("flare: " + rec::utc_stamp(now) + " dump (" + why + ") -> " + output + ": " +
-             std::to_string(summary->chunks) + " chunks, " + rec::utc_stamp(summary->first_realtime_ns) + " to " +
-             rec::utc_stamp(summary->last_realtime_ns));
+  print_line("flare: " + rec::utc_stamp(now) + " dump (" + why + ") -> " + output + ": " + describe_dump(*summary));
   for (const std::string& s : summary->skipped) print_line("flare: warning: dump left out " + s);
 }
 
@@ -59,10 +63,11 @@ void dump_now(const std::string& dir, const std::string& why) {
 // sigtimedwait) and the CPU trigger start dumps.
 class DumpTriggers {
  public:
-  DumpTriggers(std::string dir, std::string first_chunk, uint32_t target,
+  DumpTriggers(std::string dir, std::string first_chunk, std::string started_message, uint32_t target,
                std::optional<agent::CpuUseTrigger> cpu_trigger, double cpu_percent, uint64_t cpu_for_ns)
       : dir_(std::move(dir)),
         first_chunk_(std::move(first_chunk)),
+        started_message_(std::move(started_message)),
         target_(target),
         cpu_trigger_(std::move(cpu_trigger)),
         cpu_percent_(cpu_percent),
@@ -89,15 +94,18 @@ class DumpTriggers {
     while (!done_.load()) {
       timespec wait{0, 200'000'000};
       if (sigtimedwait(&usr1, nullptr, &wait) == SIGUSR1) dump_now(dir_, "SIGUSR1");
+      // Loading BPF takes a while: recording has begun (and a CPU episode
+      // may count) once the first chunk file exists. Said then, so a flight
+      // that fails to start prints only its error.
+      if (!recording_) {
+        std::error_code ec;
+        recording_ = std::filesystem::exists(first_chunk_ + ".partial", ec) || std::filesystem::exists(first_chunk_, ec);
+        if (!recording_) continue;
+        print_line(started_message_);
+      }
       const uint64_t now = clock_ns(CLOCK_MONOTONIC);
       if (!cpu_trigger_ || now < next_cpu_check) continue;
       next_cpu_check = now + 1'000'000'000ull;
-      // Loading BPF takes a while: an episode counts from when recording began.
-      std::error_code ec;
-      if (!recording_ && !(recording_ = std::filesystem::exists(first_chunk_ + ".partial", ec) ||
-                                        std::filesystem::exists(first_chunk_, ec))) {
-        continue;
-      }
       auto cpu = agent::read_process_cpu_ns(target_);
       if (cpu.is_ok() && cpu_trigger_->observe(now, *cpu)) {
         dump_now(dir_, "target CPU above " + std::to_string(static_cast<int>(cpu_percent_)) + "% for " +
@@ -108,6 +116,7 @@ class DumpTriggers {
 
   std::string dir_;
   std::string first_chunk_;
+  std::string started_message_;
   bool recording_ = false;
   uint32_t target_;
   std::optional<agent::CpuUseTrigger> cpu_trigger_;
@@ -178,6 +187,10 @@ int run_flight(const FlightArgs& args) {
   options.on_detail = [](std::string_view line) { print_line("flare: " + std::string(line)); };
 
   std::error_code ec;
+  // Checked before DIR and its lock are made: a mistyped PID leaves nothing behind.
+  if (!std::filesystem::exists("/proc/" + std::to_string(options.pids.front()), ec)) {
+    return report_error(Status(ErrorCode::kNotFound, "no process with PID " + std::to_string(options.pids.front())));
+  }
   std::filesystem::create_directories(args.dir, ec);
   if (ec) return report_error(Status::from_errno(ec.value(), "cannot create flight directory " + args.dir));
   auto lock = rec::FlightLock::acquire(args.dir, options.pids.front());
@@ -198,11 +211,13 @@ int run_flight(const FlightArgs& args) {
   sigaddset(&usr1, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
   install_stop_handlers();
-  DumpTriggers triggers(args.dir, options.output_path, options.pids.front(), std::move(cpu_trigger), args.dump_when_cpu, cpu_for_ns);
+  const std::string started = "flare: flight recording PID " + std::to_string(options.pids.front()) + " into " +
+                              args.dir + " (max age " + format_duration_ns(limits.max_age_ns) + ", max size " +
+                              args.max_size + ", chunks of " + format_duration_ns(options.chunk_duration_ns) +
+                              "); SIGUSR1 dumps";
+  DumpTriggers triggers(args.dir, options.output_path, started, options.pids.front(), std::move(cpu_trigger),
+                        args.dump_when_cpu, cpu_for_ns);
   triggers.start();
-  print_line("flare: flight recording PID " + std::to_string(options.pids.front()) + " into " + args.dir +
-             " (max age " + format_duration_ns(limits.max_age_ns) + ", max size " + args.max_size + ", chunks of " +
-             format_duration_ns(options.chunk_duration_ns) + "); SIGUSR1 dumps");
   auto summary = agent::run_capture(options, stop_requested());
   triggers.stop();
   if (!summary.is_ok()) return report_error(summary.status());
@@ -288,8 +303,7 @@ CommandRunner add_dump_command(CLI::App& app) {
     auto summary = rec::dump_flight(args->dir, args->output, options);
     if (!summary.is_ok()) return report_error(summary.status());
     for (const std::string& s : summary->skipped) std::cerr << "flare: warning: left out " << s << "\n";
-    std::cerr << "flare: dumped " << summary->chunks << " chunks, " << rec::utc_stamp(summary->first_realtime_ns)
-              << " to " << rec::utc_stamp(summary->last_realtime_ns) << " -> " << args->output << "\n";
+    std::cerr << "flare: dumped " << describe_dump(*summary) << " -> " << args->output << "\n";
     return 0;
   };
 }

@@ -94,10 +94,12 @@ Result<FlightDumpSummary> dump_flight(const std::string& dir, const std::string&
   FLARE_RETURN_IF_ERROR(write_events_copy(output, header, inputs, range));
 
   summary.chunks = inputs.size();
-  summary.first_ns = std::max(range.from_ns, oldest_event_ns(*oldest));
-  summary.last_ns = newest;
-  summary.first_realtime_ns = to_realtime(header, summary.first_ns);
-  summary.last_realtime_ns = to_realtime(header, summary.last_ns);
+  if (newest) {  // else the window has no events (the target never ran): all stays 0
+    summary.first_ns = std::max(range.from_ns, oldest_event_ns(*oldest));
+    summary.last_ns = newest;
+    summary.first_realtime_ns = to_realtime(header, summary.first_ns);
+    summary.last_realtime_ns = to_realtime(header, summary.last_ns);
+  }
   return summary;
 }
 

@@ -19,7 +19,7 @@ struct FlightDumpOptions {
 
 struct FlightDumpSummary {
   size_t chunks = 0;                  // chunk files joined
-  uint64_t first_ns = 0, last_ns = 0; // CLOCK_MONOTONIC range of the events written
+  uint64_t first_ns = 0, last_ns = 0; // CLOCK_MONOTONIC range of the events written; 0 when none
   uint64_t first_realtime_ns = 0, last_realtime_ns = 0;
   // Chunk files left out, each with why: unreadable, or of an earlier
   // flight (another target process).
