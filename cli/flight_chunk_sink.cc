@@ -8,19 +8,11 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/clock.h"
+
 namespace flare::cli {
 
 namespace {
-
-uint64_t clock_ns(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-uint64_t timeval_ns(const timeval& tv) {
-  return static_cast<uint64_t>(tv.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(tv.tv_usec) * 1000ull;
-}
 
 // Resident set now (ru_maxrss is the peak): what shows whether memory stays flat.
 uint64_t current_rss_kib() {

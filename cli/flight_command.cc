@@ -17,6 +17,7 @@
 #include "cli/capture_args.h"
 #include "cli/commands.h"
 #include "cli/flight_chunk_sink.h"
+#include "common/clock.h"
 #include "common/duration.h"
 #include "recorder/flight_dump.h"
 #include "recorder/flight_repository.h"
@@ -25,12 +26,6 @@
 namespace flare::cli {
 
 namespace {
-
-uint64_t clock_ns(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 std::mutex g_print_mutex;  // the trigger thread and the main thread both print
 

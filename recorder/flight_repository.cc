@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/clock.h"
+
 namespace flare::rec {
 
 namespace {
@@ -137,9 +139,7 @@ Result<FlightLock> FlightLock::acquire(const std::string& dir, uint32_t target_p
     std::string who = owner.is_ok() && *owner ? " (flight process " + std::to_string((*owner)->pid) + ")" : "";
     return Status(ErrorCode::kIo, "a flight recorder already writes to " + dir + who);
   }
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  const uint64_t started = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(now.tv_nsec);
+  const uint64_t started = clock_ns(CLOCK_REALTIME);
   const std::string text = "pid " + std::to_string(getpid()) + "\ntarget " + std::to_string(target_pid) +
                            "\nstarted_realtime_ns " + std::to_string(started) + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {

@@ -2,13 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include <cerrno>
 #include <cstdio>
 
+#include "common/clock.h"
 #include "recorder/format.h"
 #include "recorder/sample_batch.h"
 
@@ -357,10 +357,8 @@ Status RecordingWriter::start_new_chunk_file(uint64_t now_ns) {
   sink.closing_chunk(*this);
   FLARE_RETURN_IF_ERROR(finish_file());
   sink.chunk_finished(path_);
-  timespec real{};
-  clock_gettime(CLOCK_REALTIME, &real);
   header_.clock_monotonic_ns = now_ns;
-  header_.clock_realtime_ns = static_cast<uint64_t>(real.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(real.tv_nsec);
+  header_.clock_realtime_ns = clock_ns(CLOCK_REALTIME);
   path_ = sink.next_chunk_path(header_.clock_realtime_ns);
   partial_path_ = path_ + ".partial";
   fd_ = ::open(partial_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
