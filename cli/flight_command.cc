@@ -34,6 +34,10 @@ void print_line(const std::string& line) {
   std::cerr << line << std::endl;
 }
 
+// Said with every dump of a flight that has not ended (see docs/FLIGHT.md).
+constexpr const char* kDropsUnknown =
+    "the dump has no drop counts: the flight process writes them when it ends (flare info shows none)";
+
 std::string describe_dump(const rec::FlightDumpSummary& s) {
   if (!s.last_ns) return std::to_string(s.chunks) + " chunks, no events";
   return std::to_string(s.chunks) + " chunks, " + rec::utc_stamp(s.first_realtime_ns) + " to " +
@@ -52,6 +56,7 @@ void dump_now(const std::string& dir, const std::string& why) {
   }
   print_line("flare: " + rec::utc_stamp(now) + " dump (" + why + ") -> " + output + ": " + describe_dump(*summary));
   for (const std::string& s : summary->skipped) print_line("flare: warning: dump left out " + s);
+  if (!summary->drops_known) print_line(std::string("flare: warning: ") + kDropsUnknown);
 }
 
 // Runs beside the capture: SIGUSR1 (blocked in every thread, taken here by
@@ -298,6 +303,7 @@ CommandRunner add_dump_command(CLI::App& app) {
     auto summary = rec::dump_flight(args->dir, args->output, options);
     if (!summary.is_ok()) return report_error(summary.status());
     for (const std::string& s : summary->skipped) std::cerr << "flare: warning: left out " << s << "\n";
+    if (!summary->drops_known) std::cerr << "flare: warning: " << kDropsUnknown << "\n";
     std::cerr << "flare: dumped " << describe_dump(*summary) << " -> " << args->output << "\n";
     return 0;
   };

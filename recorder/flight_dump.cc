@@ -94,6 +94,9 @@ Result<FlightDumpSummary> dump_flight(const std::string& dir, const std::string&
   FLARE_RETURN_IF_ERROR(write_events_copy(output, header, inputs, range));
 
   summary.chunks = inputs.size();
+  summary.drops_known = std::any_of(inputs.begin(), inputs.end(), [](const Recording* r) {
+    return r->stat("capture_duration_ns") != 0;  // written with the drop counts, at the end
+  });
   if (newest) {  // else the window has no events (the target never ran): all stays 0
     summary.first_ns = std::max(range.from_ns, oldest_event_ns(*oldest));
     summary.last_ns = newest;

@@ -24,6 +24,9 @@ struct FlightDumpSummary {
   // Chunk files left out, each with why: unreadable, or of an earlier
   // flight (another target process).
   std::vector<std::string> skipped;
+  // The capture writes its drop counts (lost records) when the flight ends:
+  // false for a dump of a running flight or one that was killed.
+  bool drops_known = false;
 };
 
 // A chunk file read up to its last complete block: the one being written up

@@ -16,6 +16,7 @@ struct WindowTotals {
   uint64_t first_realtime_ns = UINT64_MAX, last_realtime_ns = 0;
   std::map<std::string, uint64_t> events;  // by type, in the vocabulary of `flare info`
   std::map<std::string, uint64_t> lost;    // by cause
+  bool drops_known = false;                // a chunk holds the end-of-flight counts
   size_t unreadable = 0;
 };
 
@@ -35,6 +36,7 @@ void add_recording(const rec::Recording& r, WindowTotals& totals) {
   totals.events["frees"] += r.frees.size();
   totals.events["thread events"] += r.thread_events.size();
   for (const rec::LostRecord& l : r.lost) totals.lost[rec::lost_cause_name(l.cause)] += l.count;
+  if (r.stat("capture_duration_ns")) totals.drops_known = true;
 }
 
 std::string wall_clock(uint64_t realtime_ns) {
@@ -90,7 +92,11 @@ Status write_flight_status(const std::string& dir, std::ostream& out) {
     if (count) out << " " << type << " " << count << ";";
   }
   out << "\nLost:";
-  if (totals.lost.empty()) out << " none";
+  if (!totals.drops_known) {
+    out << " not known yet (the flight process writes drop counts when it ends)";
+  } else if (totals.lost.empty()) {
+    out << " none";
+  }
   for (const auto& [cause, count] : totals.lost) out << " " << cause << " " << count << ";";
   out << "\n";
   if (newest_with_cost) {

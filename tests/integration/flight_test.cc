@@ -136,6 +136,8 @@ TEST_F(FlightTest, RepositoryStaysBoundedDumpsWhileRecordingAndMemoryStaysFlat) 
   const uint64_t dump_at = monotonic_ns();
   RunResult dumped = flare({"dump", "--dir", repo.string(), "-o", dump.string()});
   ASSERT_EQ(dumped.status.exit_code, 0) << describe({"dump"}, dumped);
+  // Drop counts are written when the flight ends: a dump before says so.
+  EXPECT_NE(dumped.err.find("the dump has no drop counts"), std::string::npos) << dumped.err;
   rec::Recording window = read_ok(dump);
   const uint64_t span = sample_span_ns(window);
   EXPECT_GE(span, kMaxAgeNs - kChunkNs) << "the window must hold about max-age of samples";
@@ -161,6 +163,7 @@ TEST_F(FlightTest, RepositoryStaysBoundedDumpsWhileRecordingAndMemoryStaysFlat) 
   RunResult status = flare({"flight", "--status", repo.string()});
   ASSERT_EQ(status.status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("(alive)"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("Lost: not known yet"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("cpu samples"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("Overhead (up to the newest finished chunk): agent CPU"), std::string::npos)
       << status.out;
@@ -170,6 +173,7 @@ TEST_F(FlightTest, RepositoryStaysBoundedDumpsWhileRecordingAndMemoryStaysFlat) 
   EXPECT_TRUE(ended.status.ok()) << describe(flight.argv(), ended);
   status = flare({"flight", "--status", repo.string()});
   EXPECT_NE(status.out.find("(not running)"), std::string::npos) << status.out;
+  EXPECT_EQ(status.out.find("Lost: not known yet"), std::string::npos) << status.out;
   for (const auto& entry : fs::directory_iterator(repo)) {
     EXPECT_FALSE(entry.path().string().ends_with(".partial")) << "a clean stop finishes every chunk";
   }
