@@ -7,8 +7,8 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"flare: an eBPF profiler and flight recorder for Linux.\n"
-               "Records CPU stacks of running processes into a compact recording and converts it\n"
-               "to pprof, folded stacks and text views.",
+               "Records CPU stacks of running processes into a compact recording (or continuously into\n"
+               "a bounded flight-recorder repository) and converts it to pprof, folded stacks and text views.",
                "flare"};
   app.require_subcommand(1);
   app.set_version_flag("--version", FLARE_VERSION);
