@@ -227,6 +227,7 @@ class Capture {
     rec::WriterOptions writer_options;
     writer_options.flush_interval_ns = options_.flush_interval_ns;
     writer_options.chunk_duration_ns = options_.chunk_duration_ns;
+    writer_options.chunk_files = options_.chunk_files;
     const rec::FileHeader header = make_header(options_, pids_, alloc_seed_);
     FLARE_ASSIGN_OR_RETURN(writer_, rec::RecordingWriter::create(summary_.output_path, header, writer_options));
     SampleProcessorOptions processor_options;

@@ -14,6 +14,7 @@
 #include "agent/capture_progress.h"
 #include "agent/unwind_mode.h"
 #include "common/status.h"
+#include "recorder/writer.h"
 
 namespace flare::agent {
 
@@ -36,6 +37,9 @@ struct CaptureOptions {
   std::string output_path;
   uint64_t flush_interval_ns = 1'000'000'000;  // data older than this is on disk
   uint64_t chunk_duration_ns = 60'000'000'000;
+  // Set (flight recorder): each chunk becomes a file of its own, named and
+  // retired by the sink; output_path is the first chunk's. Not owned.
+  rec::ChunkFileSink* chunk_files = nullptr;
   bool verbose = false;
   // Searched for separate debug info before the standard places.
   std::vector<std::string> debug_dirs;

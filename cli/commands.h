@@ -22,6 +22,8 @@ CommandRunner add_leaks_command(CLI::App& app);
 CommandRunner add_view_command(CLI::App& app);
 CommandRunner add_slice_command(CLI::App& app);
 CommandRunner add_cat_command(CLI::App& app);
+CommandRunner add_flight_command(CLI::App& app);
+CommandRunner add_dump_command(CLI::App& app);
 
 // Prints "flare: error: <message>" and returns the exit code for the status:
 // 2 for invalid usage, 1 for everything else.

@@ -8,7 +8,6 @@
 #include "common/duration.h"
 #include "recorder/event_copier.h"
 #include "recorder/reader.h"
-#include "recorder/writer.h"
 
 namespace flare::cli {
 
@@ -18,15 +17,6 @@ std::set<uint32_t> target_pids(const rec::FileHeader& h) {
   std::set<uint32_t> pids;
   for (const rec::TargetInfo& t : h.targets) pids.insert(t.pid);
   return pids;
-}
-
-Status write_copy(const std::string& output, const rec::FileHeader& header,
-                  const std::vector<const rec::Recording*>& inputs, const rec::TimeRange& range) {
-  FLARE_ASSIGN_OR_RETURN(auto writer, rec::RecordingWriter::create(output, header));
-  Status st = rec::copy_events(inputs, range, *writer);
-  if (st.is_ok()) st = writer->finish();
-  if (!st.is_ok()) writer->abandon();
-  return st;
 }
 
 }  // namespace
@@ -62,7 +52,8 @@ CommandRunner add_slice_command(CLI::App& app) {
     if (range.to_ns <= range.from_ns) {
       return report_error(Status(ErrorCode::kInvalidArgument, "--to must be later than --from"));
     }
-    Status st = write_copy(args->output, rec->header, {&*rec}, range);
+    const rec::Recording* input = &*rec;
+    Status st = rec::write_events_copy(args->output, rec->header, {&input, 1}, range);
     return st.is_ok() ? 0 : report_error(st);
   };
 }
@@ -103,7 +94,7 @@ CommandRunner add_cat_command(CLI::App& app) {
       inputs.push_back(&r);
       if (r.header.clock_monotonic_ns < first->header.clock_monotonic_ns) first = &r;
     }
-    Status st = write_copy(args->output, first->header, inputs, rec::TimeRange{});
+    Status st = rec::write_events_copy(args->output, first->header, inputs, rec::TimeRange{});
     return st.is_ok() ? 0 : report_error(st);
   };
 }

@@ -7,8 +7,9 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"flare: an eBPF profiler and flight recorder for Linux.\n"
-               "Records CPU stacks of running processes into a compact recording and converts it\n"
-               "to pprof, folded stacks, JFR, text views and an offline HTML page (flame graphs, thread timeline).",
+               "Records CPU stacks of running processes into a compact recording (or continuously into\n"
+               "a bounded flight-recorder repository) and converts it to pprof, folded stacks, JFR, text\n"
+               "views and an offline HTML page (flame graphs, thread timeline).",
                "flare"};
   app.require_subcommand(1);
   app.set_version_flag("--version", FLARE_VERSION);
@@ -22,6 +23,9 @@ int main(int argc, char** argv) {
   };
   add(flare::cli::add_record_command, "record",
       "Record CPU stacks, off-CPU time or allocations of a running process (-p) or a command (--)");
+  add(flare::cli::add_flight_command, "flight",
+      "Record a process continuously into a bounded repository of chunk files (flight recorder)");
+  add(flare::cli::add_dump_command, "dump", "Write one recording of a flight repository's retained window");
   add(flare::cli::add_convert_command, "convert", "Convert a recording to pprof, folded stacks or JFR");
   add(flare::cli::add_view_command, "view",
       "Write an HTML page (works offline): flame graphs, thread timeline, or --diff of two recordings");

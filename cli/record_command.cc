@@ -9,6 +9,7 @@
 
 #include "agent/capture.h"
 #include "agent/unwind_mode.h"
+#include "cli/capture_args.h"
 #include "cli/commands.h"
 #include "cli/status_line.h"
 #include "common/duration.h"
@@ -20,15 +21,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 void on_stop_signal(int) { g_stop.store(true); }
-
-void install_stop_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: the poll loop must wake up
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 // The items of repeatable, comma-separated options ("-p 1,2 -p 3").
 std::vector<std::string_view> list_items(const std::vector<std::string>& specs) {
@@ -44,6 +36,19 @@ std::vector<std::string_view> list_items(const std::vector<std::string>& specs) 
   return items;
 }
 
+}  // namespace
+
+const std::atomic<bool>& stop_requested() { return g_stop; }
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: the poll loop must wake up
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
 Result<std::vector<uint32_t>> parse_pids(const std::vector<std::string>& specs) {
   std::vector<uint32_t> pids;
   for (std::string_view item : list_items(specs)) {
@@ -57,8 +62,6 @@ Result<std::vector<uint32_t>> parse_pids(const std::vector<std::string>& specs) 
   return pids;
 }
 
-// "cpu,offcpu": the signals to record. Names from DESIGN.md's vocabulary
-// that flare cannot record yet are refused by name rather than ignored.
 Status parse_events(const std::vector<std::string>& specs, bool offcpu_flag, bool alloc_flag,
                     bool goroutine_flag, agent::CaptureOptions& options) {
   options.offcpu = offcpu_flag;
@@ -89,8 +92,7 @@ Status parse_events(const std::vector<std::string>& specs, bool offcpu_flag, boo
   return Status::ok();
 }
 
-// "512KiB", "1MiB", "4096": bytes, with binary suffixes.
-Result<uint64_t> parse_bytes(const std::string& text) {
+Result<uint64_t> parse_bytes(const std::string& text, std::string_view option, uint64_t max) {
   uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   std::string_view suffix(end, text.data() + text.size() - end);
@@ -99,12 +101,15 @@ Result<uint64_t> parse_bytes(const std::string& text) {
   if (suffix == "KiB" || suffix == "K" || suffix == "k") unit = 1024;
   if (suffix == "MiB" || suffix == "M") unit = 1024 * 1024;
   if (suffix == "GiB" || suffix == "G") unit = 1024 * 1024 * 1024;
-  if (ec != std::errc() || end == text.data() || unit == 0 || value == 0 || value > (uint64_t{1} << 32) / unit) {
-    return Status(ErrorCode::kInvalidArgument,
-                  "invalid --alloc-rate '" + text + "': give bytes between 1 and 4GiB, e.g. 512KiB or 1");
+  if (ec != std::errc() || end == text.data() || unit == 0 || value == 0 || value > max / unit) {
+    return Status(ErrorCode::kInvalidArgument, "invalid " + std::string(option) + " '" + text +
+                                                   "': give bytes between 1 and " + std::to_string(max >> 30) +
+                                                   "GiB, e.g. 512KiB or 64MiB");
   }
   return value * unit;
 }
+
+namespace {
 
 struct RecordArgs {
   std::vector<std::string> pids;
@@ -150,7 +155,7 @@ int run_record(const RecordArgs& args) {
     *target = *d;
   }
   if (Status st = parse_events(args.events, args.offcpu, args.alloc, args.goroutines, options); !st.is_ok()) return report_error(st);
-  auto alloc_rate = parse_bytes(args.alloc_rate);
+  auto alloc_rate = parse_bytes(args.alloc_rate, "--alloc-rate", uint64_t{1} << 32);
   if (!alloc_rate.is_ok()) return report_error(alloc_rate.status());
   options.alloc_rate = *alloc_rate;
   if (!args.alloc_seed.empty()) {

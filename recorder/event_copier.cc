@@ -175,4 +175,13 @@ Status copy_events(std::span<const Recording* const> inputs, const TimeRange& ra
   return Status::ok();
 }
 
+Status write_events_copy(const std::string& output, const FileHeader& header,
+                         std::span<const Recording* const> inputs, const TimeRange& range) {
+  FLARE_ASSIGN_OR_RETURN(auto writer, RecordingWriter::create(output, header));
+  Status st = copy_events(inputs, range, *writer);
+  if (st.is_ok()) st = writer->finish();
+  if (!st.is_ok()) writer->abandon();
+  return st;
+}
+
 }  // namespace flare::rec

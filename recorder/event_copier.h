@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "common/status.h"
 #include "recorder/model.h"
@@ -24,5 +25,10 @@ struct TimeRange {
 // say. Threads are carried over; lost records (totals, not tied to a time)
 // are copied whole from every input, statistics from the first input.
 Status copy_events(std::span<const Recording* const> inputs, const TimeRange& range, RecordingWriter& writer);
+
+// copy_events into a new file OUTPUT with this header, written as
+// OUTPUT.partial and renamed when complete (removed on failure).
+Status write_events_copy(const std::string& output, const FileHeader& header,
+                         std::span<const Recording* const> inputs, const TimeRange& range);
 
 }  // namespace flare::rec

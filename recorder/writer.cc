@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "common/clock.h"
 #include "recorder/format.h"
 #include "recorder/sample_batch.h"
 
@@ -76,7 +77,7 @@ Result<std::unique_ptr<RecordingWriter>> RecordingWriter::create(const std::stri
   std::string partial = path + ".partial";
   int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::from_errno(errno, "cannot create output file " + partial);
-  std::unique_ptr<RecordingWriter> writer(new RecordingWriter(path, fd, options, header.sample_period_ns));
+  std::unique_ptr<RecordingWriter> writer(new RecordingWriter(path, fd, options, header));
   Status st = writer->write_all(encode_header(header));
   if (!st.is_ok()) {
     writer->abandon();
@@ -85,12 +86,13 @@ Result<std::unique_ptr<RecordingWriter>> RecordingWriter::create(const std::stri
   return writer;
 }
 
-RecordingWriter::RecordingWriter(std::string path, int fd, const WriterOptions& options, uint64_t sample_period_ns)
+RecordingWriter::RecordingWriter(std::string path, int fd, const WriterOptions& options, const FileHeader& header)
     : path_(std::move(path)),
       partial_path_(path_ + ".partial"),
       fd_(fd),
       options_(options),
-      sample_period_ns_(sample_period_ns) {
+      header_(header),
+      sample_period_ns_(header.sample_period_ns) {
   zstd_ctx_ = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(static_cast<ZSTD_CCtx*>(zstd_ctx_), ZSTD_c_compressionLevel, options_.zstd_level);
 }
@@ -288,6 +290,10 @@ void RecordingWriter::add_goroutine_event(const GoroutineEvent& e) {
 }
 
 void RecordingWriter::add_thread_event(const ThreadEvent& e) {
+  if (e.kind == ThreadEventKind::kEnd) {
+    auto it = threads_.find(e.tid);
+    if (it != threads_.end()) it->second.ended = true;
+  }
   begin_record(RecordType::kThreadEvent);
   put_time(e.time_ns);
   record_.varint(static_cast<uint8_t>(e.kind));
@@ -321,7 +327,47 @@ void RecordingWriter::start_new_chunk() {
   stack_trie_.clear();
   next_mapping_id_ = 1;
   next_frame_id_ = 1;
-  for (auto& [tid, t] : threads_) t.emitted = false;
+  // Threads that ended are forgotten, so the table holds the live threads
+  // however many came and went (a flight recording runs for weeks).
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    ThreadState& t = it->second;
+    if (t.ended && ++t.chunks_since_end > 1) {
+      it = threads_.erase(it);
+      continue;
+    }
+    t.emitted = false;
+    ++it;
+  }
+}
+
+Status RecordingWriter::finish_file() {
+  FLARE_RETURN_IF_ERROR(flush());
+  FLARE_RETURN_IF_ERROR(write_block(BlockKind::kEnd, {}, 0));
+  if (::fsync(fd_) != 0) return Status::from_errno(errno, "syncing " + partial_path_);
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(partial_path_.c_str(), path_.c_str()) != 0) {
+    return Status::from_errno(errno, "renaming " + partial_path_ + " to " + path_);
+  }
+  return Status::ok();
+}
+
+// The chunk's file is finished and the next chunk starts a new file, whose
+// header has the clock pair of its start: each file reads on its own.
+Status RecordingWriter::start_new_chunk_file(uint64_t now_ns) {
+  ChunkFileSink& sink = *options_.chunk_files;
+  sink.closing_chunk(*this);
+  FLARE_RETURN_IF_ERROR(finish_file());
+  sink.chunk_finished(path_);
+  header_.clock_monotonic_ns = now_ns;
+  header_.clock_realtime_ns = clock_ns(CLOCK_REALTIME);
+  path_ = sink.next_chunk_path(header_.clock_realtime_ns);
+  partial_path_ = path_ + ".partial";
+  fd_ = ::open(partial_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) return Status::from_errno(errno, "cannot create chunk file " + partial_path_);
+  start_new_chunk();
+  block_seq_ = 0;
+  return write_all(encode_header(header_));
 }
 
 Status RecordingWriter::maybe_flush(uint64_t now_ns) {
@@ -333,7 +379,11 @@ Status RecordingWriter::maybe_flush(uint64_t now_ns) {
   last_flush_ns_ = now_ns;
   FLARE_RETURN_IF_ERROR(flush());
   if (now_ns - chunk_start_ns_ >= options_.chunk_duration_ns || chunk_bytes_ >= options_.chunk_max_bytes) {
-    start_new_chunk();
+    if (options_.chunk_files) {
+      FLARE_RETURN_IF_ERROR(start_new_chunk_file(now_ns));
+    } else {
+      start_new_chunk();
+    }
     chunk_start_ns_ = now_ns;
   }
   return Status::ok();
@@ -398,14 +448,9 @@ Status RecordingWriter::write_all(std::string_view bytes) {
 
 Status RecordingWriter::finish() {
   if (finished_) return Status::ok();
-  FLARE_RETURN_IF_ERROR(flush());
-  FLARE_RETURN_IF_ERROR(write_block(BlockKind::kEnd, {}, 0));
-  if (::fsync(fd_) != 0) return Status::from_errno(errno, "syncing " + partial_path_);
-  ::close(fd_);
-  fd_ = -1;
-  if (::rename(partial_path_.c_str(), path_.c_str()) != 0) {
-    return Status::from_errno(errno, "renaming " + partial_path_ + " to " + path_);
-  }
+  if (options_.chunk_files) options_.chunk_files->closing_chunk(*this);
+  FLARE_RETURN_IF_ERROR(finish_file());
+  if (options_.chunk_files) options_.chunk_files->chunk_finished(path_);
   finished_ = true;
   return Status::ok();
 }

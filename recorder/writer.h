@@ -28,11 +28,31 @@
 
 namespace flare::rec {
 
+class RecordingWriter;
+
+// Where a writer that writes each chunk as a file of its own puts them (the
+// flight recorder's repository). Every such file is a complete recording:
+// the header (with the clock pair of the chunk's start), the chunk's blocks
+// and an end block.
+class ChunkFileSink {
+ public:
+  virtual ~ChunkFileSink() = default;
+  // The final name of the file for the chunk starting at this CLOCK_REALTIME.
+  virtual std::string next_chunk_path(uint64_t start_realtime_ns) = 0;
+  // The last moment to add records (statistics, say) to the chunk's file.
+  virtual void closing_chunk(RecordingWriter& writer) = 0;
+  // The chunk's file is complete under its final name.
+  virtual void chunk_finished(const std::string& path) = 0;
+};
+
 struct WriterOptions {
   uint64_t flush_interval_ns = 1'000'000'000;  // at most this long between blocks
   uint64_t chunk_duration_ns = 60'000'000'000;
   uint64_t chunk_max_bytes = 16u << 20;
   int zstd_level = 3;
+  // Set: every chunk goes to a file of its own (see ChunkFileSink); the path
+  // given to create() is the first chunk's. Not owned.
+  ChunkFileSink* chunk_files = nullptr;
 };
 
 class RecordingWriter {
@@ -85,15 +105,21 @@ class RecordingWriter {
     uint32_t pid = 0;
     std::string name;
     bool emitted = false;  // in the current chunk
+    // Chunks started since its end event: late events (totals, out-of-order
+    // rings) may still name it in the next chunk, so it is forgotten after that.
+    uint8_t chunks_since_end = 0;
+    bool ended = false;
   };
 
-  RecordingWriter(std::string path, int fd, const WriterOptions& options, uint64_t sample_period_ns);
+  RecordingWriter(std::string path, int fd, const WriterOptions& options, const FileHeader& header);
 
   void ensure_thread(uint32_t tid);
   void begin_record(RecordType type);
   void end_record();
   void put_time(uint64_t time_ns);
   void start_new_chunk();
+  Status start_new_chunk_file(uint64_t now_ns);
+  Status finish_file();
   Status write_block(BlockKind kind, std::string_view payload, uint32_t raw_len);
   Status write_all(std::string_view bytes);
 
@@ -101,6 +127,7 @@ class RecordingWriter {
   std::string partial_path_;
   int fd_ = -1;
   WriterOptions options_;
+  FileHeader header_;  // written again at the start of every chunk file
 
   // Pools of the current chunk.
   std::unordered_map<std::string, uint32_t> string_ids_;
