@@ -89,6 +89,12 @@ constexpr AllocFunctionName kOperatorDelete[] = {
 
 using FunctionLists = std::initializer_list<std::span<const AllocFunctionName>>;
 
+// Past a Go function's stack check, where a probe fires once per call.
+size_t go_stack_body(std::span<const uint8_t> code) {
+  const std::optional<GoStackCheck> check = parse_go_stack_check(code);
+  return check ? check->body : 0;
+}
+
 // The integer arguments the programs read at a probe of this kind (the
 // probe may sit past instructions that overwrite the others).
 unsigned arguments_read(flare_alloc_func func) {
@@ -276,7 +282,7 @@ Result<uint32_t> AllocTracer::Impl::attach_functions(uint32_t pid, const MappedL
     // so a single-stepped trap is cheap enough there.
     const bool go_abi = name.func == FLARE_ALLOC_FUNC_GO_SAMPLE || name.func == FLARE_ALLOC_FUNC_GO_FREE;
     const ProbeSite site =
-        go_abi ? ProbeSite{go_body_offset(code), false} : choose_probe_site(code, arguments_read(name.func));
+        go_abi ? ProbeSite{go_stack_body(code), false} : choose_probe_site(code, arguments_read(name.func));
     auto [it, new_site] = sites.try_emplace({lib_index, f->vaddr}, n_sites);
     if (new_site) {
       if (n_sites >= FLARE_ALLOC_MAX_SITES) return Status(ErrorCode::kUnsupported, "too many allocation probe sites");

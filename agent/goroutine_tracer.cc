@@ -84,9 +84,20 @@ Result<GoroutineTargetReport> GoroutineTracer::add_target(uint32_t pid, const st
     }
     FLARE_ASSIGN_OR_RETURN(std::vector<uint8_t> code, go.functions().code(f->file_offset, 32));
     code.resize(std::min<size_t>(code.size(), f->size));
-    const ProbeSite site = choose_probe_site(code);
+    // On the branch of the stack check (emulated in the trap), the BPF
+    // program told how to tell a hit that will grow the stack; without a
+    // check, the entry: Go's register ABI is not the one choose_probe_site
+    // keeps intact.
+    const std::optional<GoStackCheck> check = parse_go_stack_check(code);
+    ProbeSite site{0, false};
+    uint64_t cookie = rf.probe;
+    if (check) {
+      site = {check->branch, true};
+      cookie |= uint64_t{check->compares_r12 ? FLARE_GO_CHECK_R12 : FLARE_GO_CHECK_RSP} << 8;
+      cookie |= uint64_t{check->guard_offset} << 16;
+    }
     offsets.push_back(f->file_offset + site.offset);
-    cookies.push_back(rf.probe);
+    cookies.push_back(cookie);
     report.probes.push_back({rf.name, site.offset, site.emulated});
   }
   const GoRuntimeLayout& l = go.layout();

@@ -1,6 +1,7 @@
 #include "agent/probe_site.h"
 
 #include <iterator>
+#include <optional>
 
 namespace flare::agent {
 
@@ -70,15 +71,12 @@ size_t skippable_length(std::span<const uint8_t> c, unsigned arguments_read) {
       (op[1] & 0xc0) == 0xc0) {
     return rex + 2;  // test/cmp register, register
   }
-  // cmp of a register with memory at disp8/disp32(register), no SIB: Go's
-  // stack-bound check `cmp 0x10(%r14),%rsp` opens nearly every function.
+  // cmp of a register with memory at disp8/disp32(register), no SIB: reads
+  // only (a bound check against a structure field).
   if (op.size() >= 2 && (op[0] == 0x3b || op[0] == 0x39 || op[0] == 0x3a || op[0] == 0x38) && (op[1] & 7) != 4) {
     if ((op[1] & 0xc0) == 0x40 && op.size() >= 3) return rex + 3;
     if ((op[1] & 0xc0) == 0x80 && op.size() >= 6) return rex + 6;
   }
-  // cmp $imm, register: opcode 83 (imm8) or 81 (imm32) /7 with mod 11
-  if (op.size() >= 3 && op[0] == 0x83 && (op[1] & 0xf8) == 0xf8) return rex + 3;
-  if (op.size() >= 6 && op[0] == 0x81 && (op[1] & 0xf8) == 0xf8) return rex + 6;
   // cmp $imm8, disp32(%rip): opcode 80 or 83 /7 with modrm 00 111 101
   if (op.size() >= 7 && (op[0] == 0x80 || op[0] == 0x83) && op[1] == 0x3d) return rex + 7;
   // cmp $imm, %reg: 83 /7 ib or 81 /7 id with modrm 11 111 rrr (jemalloc's
@@ -103,7 +101,7 @@ ProbeSite choose_probe_site(std::span<const uint8_t> code, unsigned arguments_re
   return {0, emulated_length(code) != 0};
 }
 
-size_t go_body_offset(std::span<const uint8_t> code) {
+std::optional<GoStackCheck> parse_go_stack_check(std::span<const uint8_t> code) {
   size_t at = 0;
   auto next_is = [&](std::initializer_list<uint8_t> bytes) {
     if (code.size() < at + bytes.size()) return false;
@@ -113,6 +111,7 @@ size_t go_body_offset(std::span<const uint8_t> code) {
     }
     return true;
   };
+  GoStackCheck check;
   // A frame larger than the guard first computes its lowest address:
   // lea -N(%rsp),%r12 (disp8 or disp32).
   if (next_is({0x4c, 0x8d, 0x64, 0x24})) {
@@ -120,12 +119,26 @@ size_t go_body_offset(std::span<const uint8_t> code) {
   } else if (next_is({0x4c, 0x8d, 0xa4, 0x24})) {
     at += 8;
   }
-  // cmp 0x10(%r14),%rsp or %r12: the g's stack guard (g lives in r14).
-  if (!next_is({0x49, 0x3b, 0x66, 0x10}) && !next_is({0x4d, 0x3b, 0x66, 0x10})) return 0;
+  // cmp D(%r14),%rsp or %r12: the g's stack guard (g lives in r14).
+  if (next_is({0x49, 0x3b, 0x66})) {
+    check.compares_r12 = false;
+  } else if (next_is({0x4d, 0x3b, 0x66})) {
+    check.compares_r12 = true;
+  } else {
+    return std::nullopt;
+  }
+  if (code.size() < at + 4) return std::nullopt;
+  check.guard_offset = code[at + 3];
   at += 4;
-  if (next_is({0x76})) return at + 2;        // jbe rel8 to morestack
-  if (next_is({0x0f, 0x86})) return at + 6;  // jbe rel32
-  return 0;
+  check.branch = at;
+  if (next_is({0x76})) {  // jbe rel8 to morestack
+    check.body = at + 2;
+  } else if (next_is({0x0f, 0x86})) {  // jbe rel32
+    check.body = at + 6;
+  } else {
+    return std::nullopt;
+  }
+  return check;
 }
 
 }  // namespace flare::agent

@@ -9,11 +9,27 @@
 
 #include "cpu_sample.h"
 
-/* What a probe site is; its uprobe_multi cookie. */
+/* What a probe site is: the low byte of its uprobe_multi cookie. */
 enum flare_go_probe {
 	FLARE_GO_PROBE_GOPARK = 1,	 /* runtime.gopark: the current goroutine parks */
 	FLARE_GO_PROBE_READY = 2,	 /* runtime.ready(gp): gp becomes runnable */
 	FLARE_GO_PROBE_NETPOLLREADY = 3, /* runtime.netpollready(toRun, pd, mode): pd's waiters */
+};
+
+/*
+ * A probe on the branch of a function's stack-growth check (cmp D(%r14),
+ * %rsp or %r12; jbe morestack) fires again when the branch is taken:
+ * morestack restarts the function from its entry. The cookie says which
+ * register the check compares (bits 8-15) and D (bits 16-23), so the
+ * program ignores the hit that will grow the stack.
+ */
+#define FLARE_GO_COOKIE_PROBE(cookie) ((cookie) & 0xff)
+#define FLARE_GO_COOKIE_CHECK(cookie) (((cookie) >> 8) & 0xff)
+#define FLARE_GO_COOKIE_GUARD(cookie) (((cookie) >> 16) & 0xff)
+enum flare_go_stack_check {
+	FLARE_GO_CHECK_NONE = 0, /* probed at the entry: no check there */
+	FLARE_GO_CHECK_RSP = 1,
+	FLARE_GO_CHECK_R12 = 2, /* the frame's lowest address, for big frames */
 };
 
 enum flare_go_event_kind {

@@ -157,18 +157,40 @@ static __always_inline void netpoll_waiter(struct pt_regs *ctx, __u64 pid_tgid, 
 	emit(ctx, pid_tgid, FLARE_GO_READY, goid, waker_goid, 0, FLARE_GO_FROM_NETPOLL);
 }
 
+/* Whether this hit is on a stack check's branch that goes to morestack:
+ * the function restarts once the stack has grown and is seen then. */
+static __always_inline bool will_grow_stack(struct pt_regs *ctx, __u64 cookie)
+{
+	__u32 check = FLARE_GO_COOKIE_CHECK(cookie);
+	__u64 guard, sp = ctx->sp, r12 = ctx->r12;
+
+	if (check == FLARE_GO_CHECK_NONE)
+		return false;
+	if (bpf_probe_read_user(&guard, sizeof(guard), (void *)(ctx->r14 + FLARE_GO_COOKIE_GUARD(cookie))) != 0)
+		return false;
+	/* Both context fields are loaded above, each at a constant offset: a
+	 * load at a computed offset into the context is refused. */
+	asm volatile("" : "+r"(sp), "+r"(r12));
+	if (check == FLARE_GO_CHECK_R12)
+		sp = r12;
+	return sp <= guard; /* jbe: unsigned below or equal */
+}
+
 SEC("uprobe")
 int flare_goroutine(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	const struct flare_go_target *t;
-	__u64 goid = 0, pd, mode;
+	__u64 goid = 0, pd, mode, cookie;
 
 	t = bpf_map_lookup_elem(&flare_go_targets, &tgid);
 	if (!t)
 		return 0;
-	switch (bpf_get_attach_cookie(ctx)) {
+	cookie = bpf_get_attach_cookie(ctx);
+	if (will_grow_stack(ctx, cookie))
+		return 0;
+	switch (FLARE_GO_COOKIE_PROBE(cookie)) {
 	case FLARE_GO_PROBE_GOPARK:
 		/* gopark(unlockf, lock, reason waitReason (uint8), ...) */
 		if (read_u64(&goid, ctx->r14 + t->g_goid)) {

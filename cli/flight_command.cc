@@ -164,7 +164,7 @@ int run_flight(const FlightArgs& args) {
   }
   agent::CaptureOptions options;
   options.pids = *pids;
-  if (Status st = parse_events(args.events, false, false, options); !st.is_ok()) return report_error(st);
+  if (Status st = parse_events(args.events, false, false, false, options); !st.is_ok()) return report_error(st);
   rec::RetentionLimits limits;
   uint64_t cpu_for_ns = 0;
   for (auto [text, option, target] :

@@ -154,7 +154,9 @@ int run_record(const RecordArgs& args) {
     if (!d.is_ok()) return report_error(d.status());
     *target = *d;
   }
-  if (Status st = parse_events(args.events, args.offcpu, args.alloc, args.goroutines, options); !st.is_ok()) return report_error(st);
+  if (Status st = parse_events(args.events, args.offcpu, args.alloc, args.goroutines, options); !st.is_ok()) {
+    return report_error(st);
+  }
   auto alloc_rate = parse_bytes(args.alloc_rate, "--alloc-rate", uint64_t{1} << 32);
   if (!alloc_rate.is_ok()) return report_error(alloc_rate.status());
   options.alloc_rate = *alloc_rate;

@@ -97,24 +97,6 @@ TEST(GoBinary, RefusesAGoProgramWithoutDwarfRatherThanGuessingTheLayout) {
   EXPECT_NE(go.status().message().find("has no DWARF"), std::string::npos) << go.status().message();
 }
 
-TEST(ProbeSite, StepsOverGoStackChecksToTheEmulatedBranch) {
-  // runtime.gopark: cmp 0x10(%r14),%rsp; jbe ...
-  const uint8_t gopark[] = {0x49, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0xe9, 0x00, 0x00, 0x00, 0x48, 0x83, 0xec, 0x18};
-  ProbeSite site = choose_probe_site(gopark);
-  EXPECT_EQ(site.offset, 4u);
-  EXPECT_TRUE(site.emulated);
-  // runtime.netpollready: cmp $0x72,%ecx; je ...
-  const uint8_t netpollready[] = {0x83, 0xf9, 0x72, 0x74, 0x08, 0x81, 0xf9, 0xe9, 0x00, 0x00, 0x00};
-  site = choose_probe_site(netpollready);
-  EXPECT_EQ(site.offset, 3u);
-  EXPECT_TRUE(site.emulated);
-  // A store through a register is never stepped over.
-  const uint8_t store[] = {0x48, 0x89, 0x6c, 0x24, 0x10, 0x74, 0x08};
-  site = choose_probe_site(store);
-  EXPECT_EQ(site.offset, 0u);
-  EXPECT_FALSE(site.emulated);
-}
-
 TEST(GoroutinePairing, PairsEachReadyWithItsGoroutinesPark) {
   GoroutinePairing p;
   p.park(100, 7, 1'000);

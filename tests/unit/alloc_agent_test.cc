@@ -87,21 +87,33 @@ TEST(ProbeSite, StepsOverWritesOfRegistersTheProbeDoesNotRead) {
   EXPECT_EQ(choose_probe_site(lea_r8, 5).offset, 0u);
 }
 
-TEST(ProbeSite, GoProbesGoPastTheStackGrowthCheck) {
+TEST(ProbeSite, GoStackGrowthChecksAreRecognized) {
   // runtime.mProf_Malloc (Go 1.19): lea -0xf0(%rsp),%r12; cmp 0x10(%r14),%r12;
   // jbe rel32; sub $0x170,%rsp
   Bytes big_frame = {0x4c, 0x8d, 0xa4, 0x24, 0x10, 0xff, 0xff, 0xff, 0x4d, 0x3b, 0x66, 0x10,
                      0x0f, 0x86, 0xaa, 0x01, 0x00, 0x00, 0x48, 0x81, 0xec, 0x70, 0x01, 0x00, 0x00};
-  EXPECT_EQ(go_body_offset(big_frame), 18u);
+  auto check = parse_go_stack_check(big_frame);
+  ASSERT_TRUE(check);
+  EXPECT_EQ(check->branch, 12u);
+  EXPECT_EQ(check->body, 18u);
+  EXPECT_TRUE(check->compares_r12);
+  EXPECT_EQ(check->guard_offset, 0x10);
   // runtime.freeSpecial: cmp 0x10(%r14),%rsp; jbe rel32
   Bytes small_frame = {0x49, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0x0a, 0x01, 0x00, 0x00, 0x48, 0x83, 0xec, 0x30};
-  EXPECT_EQ(go_body_offset(small_frame), 10u);
-  Bytes short_jump = {0x49, 0x3b, 0x66, 0x10, 0x76, 0x20, 0x55};
-  EXPECT_EQ(go_body_offset(short_jump), 6u);
-  // No stack check (a NOSPLIT function), or something else: the entry.
+  check = parse_go_stack_check(small_frame);
+  ASSERT_TRUE(check);
+  EXPECT_EQ(check->branch, 4u);
+  EXPECT_EQ(check->body, 10u);
+  EXPECT_FALSE(check->compares_r12);
+  Bytes short_jump = {0x49, 0x3b, 0x66, 0x18, 0x76, 0x20, 0x55};
+  check = parse_go_stack_check(short_jump);
+  ASSERT_TRUE(check);
+  EXPECT_EQ(check->body, 6u);
+  EXPECT_EQ(check->guard_offset, 0x18);
+  // No stack check (a NOSPLIT function), or something else.
   Bytes nosplit = {0x48, 0x83, 0xec, 0x18, 0x48, 0x89, 0x6c, 0x24, 0x10};
-  EXPECT_EQ(go_body_offset(nosplit), 0u);
-  EXPECT_EQ(go_body_offset(Bytes{}), 0u);
+  EXPECT_FALSE(parse_go_stack_check(nosplit));
+  EXPECT_FALSE(parse_go_stack_check(Bytes{}));
 }
 
 TEST(ProbeSite, AnInstructionThatWritesAnArgumentStaysAtTheEntry) {
