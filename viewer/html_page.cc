@@ -13,7 +13,8 @@ namespace flare::viewer {
 
 namespace {
 
-constexpr Signal kAllSignals[] = {Signal::kCpu, Signal::kOffCpu, Signal::kWall, Signal::kAlloc, Signal::kInUse};
+constexpr Signal kAllSignals[] = {Signal::kCpu,   Signal::kOffCpu, Signal::kWall,
+                                   Signal::kAlloc, Signal::kInUse,  Signal::kGoroutine};
 
 // Stacks that print alike (same names, other addresses) meet at one node,
 // so entries are merged again per (node, tid).

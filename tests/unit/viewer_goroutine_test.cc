@@ -21,6 +21,7 @@
 #include "tests/unit/viewer_test_support.h"
 #include "viewer/folded.h"
 #include "viewer/goroutine_waits.h"
+#include "viewer/html_page.h"
 #include "viewer/info.h"
 #include "viewer/pprof.h"
 #include "viewer/signal.h"
@@ -105,6 +106,18 @@ TEST(ViewerGoroutine, RecordsOutOfTimeOrderStillPair) {
   GoroutineRecording k;
   std::swap(k.b.rec.goroutine_events[0], k.b.rec.goroutine_events[3]);  // ready of goid 7 first in the file
   EXPECT_EQ(goroutine_waits(k.rec()).waits.size(), 3u);
+}
+
+// flare view: a goroutine tab, weighed like the pprof (wait time per
+// parking stack), and no cpu tab for a recording without CPU samples.
+TEST(ViewerGoroutine, HtmlPageHasAGoroutineView) {
+  GoroutineRecording g;
+  const HtmlPage page = build_html_page(g.b.rec, "go");
+  ASSERT_EQ(page.views.size(), 1u);
+  EXPECT_EQ(page.views[0].signal, Signal::kGoroutine);
+  uint64_t total = 0;
+  for (uint64_t w : page.views[0].weight) total += w;
+  EXPECT_EQ(total, 11000u);
 }
 
 TEST(ViewerGoroutine, TopWeighsParkingStacksByWaitTime) {
