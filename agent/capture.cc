@@ -199,7 +199,10 @@ class Capture {
       std::vector<GoroutineTarget> targets;
       for (uint32_t pid : pids_) targets.push_back({pid, "/proc/" + std::to_string(pid) + "/exe"});
       // A held child still runs flare: its program is the one it will exec.
-      if (child_) targets.back().executable = resolve_command_path(options_.command.front());
+      if (child_) {
+        const std::string resolved = resolve_command_path(options_.command.front());
+        targets.back().executable = resolved.empty() ? options_.command.front() : resolved;
+      }
       FLARE_ASSIGN_OR_RETURN(goroutines_, GoroutineCapture::load(std::move(targets), options_.ring_buffer_bytes));
     }
 

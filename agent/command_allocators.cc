@@ -12,9 +12,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <string_view>
 
 #include "agent/elf_functions.h"
 #include "agent/proc_maps.h"
+#include "agent/spawned_process.h"
 #include "agent/unique_fd.h"
 
 namespace flare::agent {
@@ -22,28 +24,6 @@ namespace flare::agent {
 namespace {
 
 constexpr auto kTraceTimeout = std::chrono::seconds(5);
-
-// What execvp would run for argv[0].
-std::string resolve_command(const std::string& name) {
-  if (name.find('/') != std::string::npos) {
-    // Absolute: the probes open it through /proc/PID/root.
-    std::error_code ec;
-    std::filesystem::path absolute = std::filesystem::absolute(name, ec);
-    return ec ? std::string() : absolute.string();
-  }
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  size_t begin = 0;
-  while (begin <= dirs.size()) {
-    size_t end = dirs.find(':', begin);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(begin, end - begin);
-    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return resolve_command(candidate);
-    begin = end + 1;
-  }
-  return {};
-}
 
 // Runs `exe` under the dynamic linker's trace mode and returns what it
 // printed; empty on any failure (the prediction is best effort: the check
@@ -55,14 +35,23 @@ std::string trace_loaded_objects(const std::string& exe, const std::vector<std::
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The environment is built before the fork: setenv allocates, which a
+  // forked child of a threaded process must not.
+  std::string trace_var = "LD_TRACE_LOADED_OBJECTS=1";
+  std::vector<char*> env;
+  for (char** e = environ; *e; ++e) {
+    if (std::string_view(*e).starts_with("LD_TRACE_LOADED_OBJECTS=")) continue;
+    env.push_back(*e);
+  }
+  env.push_back(trace_var.data());
+  env.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) return {};
   if (pid == 0) {
     // Child: only async-signal-safe calls from here on.
     int null = open("/dev/null", O_RDWR);
     if (null < 0 || dup2(null, 0) < 0 || dup2(null, 2) < 0 || dup2(write_end.get(), 1) < 0) _exit(127);
-    setenv("LD_TRACE_LOADED_OBJECTS", "1", 1);
-    execv(exe.c_str(), args.data());
+    execve(exe.c_str(), args.data(), env.data());
     _exit(127);
   }
   write_end.reset();
@@ -114,7 +103,7 @@ std::vector<std::string> parse_loaded_objects(std::string_view trace) {
 
 CommandAllocators predict_command_allocators(const std::vector<std::string>& argv) {
   if (argv.empty()) return {};
-  const std::string exe = resolve_command(argv.front());
+  const std::string exe = resolve_command_path(argv.front());
   if (exe.empty()) return {};
   auto functions = ElfFunctions::read(exe);
   if (!functions.is_ok()) return {};

@@ -1,22 +1,6 @@
 #include "agent/goroutine_capture.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
-#include <sstream>
-
 namespace flare::agent {
-
-std::string resolve_command_path(const std::string& command) {
-  if (command.find('/') != std::string::npos) return command;
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + command;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return command;
-}
 
 Result<std::unique_ptr<GoroutineCapture>> GoroutineCapture::load(std::vector<GoroutineTarget> targets,
                                                                  uint32_t ring_buffer_bytes) {

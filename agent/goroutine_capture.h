@@ -19,9 +19,6 @@
 
 namespace flare::agent {
 
-// The file `command` (argv[0]) names, found as execvp finds it.
-std::string resolve_command_path(const std::string& command);
-
 struct GoroutineTarget {
   uint32_t pid = 0;
   std::string executable;  // the Go program it runs (or will run, for a held child)

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <sstream>
 
 namespace flare::agent {
 
@@ -19,6 +22,22 @@ int shell_status(int status) {
 }
 
 }  // namespace
+
+std::string resolve_command_path(const std::string& command) {
+  if (command.empty()) return {};
+  if (command.find('/') != std::string::npos) {
+    std::error_code ec;
+    std::filesystem::path absolute = std::filesystem::absolute(command, ec);
+    return ec ? std::string() : absolute.string();
+  }
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + command;
+    if (access(candidate.c_str(), X_OK) == 0) return resolve_command_path(candidate);
+  }
+  return {};
+}
 
 Result<SpawnedProcess> SpawnedProcess::fork_held(const std::vector<std::string>& argv) {
   if (argv.empty()) return Status(ErrorCode::kInvalidArgument, "no command given after --");

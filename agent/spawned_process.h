@@ -13,6 +13,10 @@
 
 namespace flare::agent {
 
+// The file `command` (argv[0]) names, found as execvp finds it (through
+// PATH when it has no '/'), as an absolute path; empty if there is none.
+std::string resolve_command_path(const std::string& command);
+
 class SpawnedProcess {
  public:
   // Forks a child that waits for release() before exec'ing argv.
