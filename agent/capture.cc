@@ -24,6 +24,7 @@
 #include "agent/goroutine_capture.h"
 #include "agent/kernel_symbolizer.h"
 #include "agent/libbpf_log.h"
+#include "agent/loss_ledger.h"
 #include "agent/offcpu_processor.h"
 #include "agent/offcpu_tracer.h"
 #include "agent/task_list.h"
@@ -103,6 +104,7 @@ rec::FileHeader make_header(const CaptureOptions& options, const std::vector<uin
     h.alloc_seed = seed;
   }
   if (options.goroutine) h.events += h.events.empty() ? "goroutine" : ",goroutine";
+  h.losses_at_flush = true;  // see LossLedger
   h.clock_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
   h.clock_realtime_ns = clock_ns(CLOCK_REALTIME);
   return h;
@@ -139,7 +141,8 @@ class Capture {
       return st;
     }
     st = record();
-    if (st.is_ok() && sampler_) st = account_ticks();
+    // The last tick account needs the perf events: before detach.
+    if (st.is_ok() && sampler_) st = write_tick_losses();
     if (sampler_) sampler_->detach();
     if (offcpu_) offcpu_->detach();
     if (threads_) threads_->detach();
@@ -333,7 +336,13 @@ class Capture {
       if (goroutines_) FLARE_RETURN_IF_ERROR(goroutines_->drain());
       if (offcpu_) FLARE_RETURN_IF_ERROR(drain_offcpu(false));
       FLARE_RETURN_IF_ERROR(threads_->drain().status());
-      FLARE_RETURN_IF_ERROR(writer_->maybe_flush(clock_ns(CLOCK_MONOTONIC)));
+      const uint64_t flush_check_ns = clock_ns(CLOCK_MONOTONIC);
+      if (writer_->flush_due(flush_check_ns)) {
+        // The block about to be written carries the losses up to now.
+        if (sampler_) FLARE_RETURN_IF_ERROR(write_tick_losses());
+        FLARE_RETURN_IF_ERROR(write_losses());
+      }
+      FLARE_RETURN_IF_ERROR(writer_->maybe_flush(flush_check_ns));
       report_progress(now);
     }
     summary_.duration_ns = clock_ns(CLOCK_MONOTONIC) - start_ns_;
@@ -381,12 +390,14 @@ class Capture {
   }
 
   // Ticks that were due while a CPU was busy but never reached the program
-  // are losses we can only see from outside it.
-  Status account_ticks() {
+  // are losses we can only see from outside it. The account covers the
+  // capture so far; its growth is written (see LossLedger).
+  Status write_tick_losses() {
     FLARE_ASSIGN_OR_RETURN(std::vector<SamplerTicks> ticks, sampler_->read_ticks());
     FLARE_ASSIGN_OR_RETURN(auto idle_now, read_cpu_idle_ns());
     const uint64_t period_ns = 1'000'000'000ull / options_.frequency_hz;
-    uint64_t ran = 0;
+    std::vector<uint64_t> missed_per_cpu;
+    uint64_t due = 0, ran = 0;
     for (const SamplerTicks& t : ticks) {
       uint64_t idle_ns = 0;
       auto before = idle_at_attach_.find(t.cpu), after = idle_now.find(t.cpu);
@@ -394,27 +405,74 @@ class Capture {
         idle_ns = after->second - before->second;
       }
       TickAccount account = account_busy_ticks(t.enabled_ns, idle_ns, t.busy_runs, period_ns);
-      summary_.ticks_due += account.due;
+      due += account.due;
       ran += t.busy_runs;
-      if (account.missed) {
-        writer_->add_lost({rec::LostCause::kSamplerTicksMissed, static_cast<uint32_t>(t.cpu), account.missed});
-        summary_.ticks_missed += account.missed;
-      }
+      const size_t cpu = static_cast<size_t>(t.cpu);
+      if (missed_per_cpu.size() <= cpu) missed_per_cpu.resize(cpu + 1);
+      missed_per_cpu[cpu] = account.missed;
     }
-    writer_->add_stat("sampler_busy_ticks_due", summary_.ticks_due);
-    writer_->add_stat("sampler_busy_ticks_run", ran);
+    summary_.ticks_due = due;
+    busy_ticks_run_ = ran;
+    summary_.ticks_missed =
+        losses_.write_growth(*writer_, "sampler_ticks_missed", rec::LostCause::kSamplerTicksMissed, missed_per_cpu);
     return Status::ok();
   }
 
-  // One lost record per CPU with a nonzero count; returns the sum.
-  uint64_t add_lost_per_cpu(rec::LostCause cause, const std::vector<uint64_t>& per_cpu) {
-    uint64_t sum = 0;
-    for (size_t cpu = 0; cpu < per_cpu.size(); ++cpu) {
-      if (per_cpu[cpu] == 0) continue;
-      writer_->add_lost({cause, static_cast<uint32_t>(cpu), per_cpu[cpu]});
-      sum += per_cpu[cpu];
+  // Every drop counter of the tracers, as lost records of its growth since
+  // the last call: at every flush and at the end. Their totals become
+  // statistics at the end (drop_counts_).
+  Status write_losses() {
+    if (sampler_) {
+      FLARE_ASSIGN_OR_RETURN(SamplerDrops drops, sampler_->read_drops());
+      static constexpr rec::LostCause kCauses[FLARE_DROP_MAX] = {
+          rec::LostCause::kRingBufferFull, rec::LostCause::kUserStackFailed, rec::LostCause::kKernelStackFailed};
+      static constexpr const char* kDropStats[FLARE_DROP_MAX] = {"sampler_ring_full", "sampler_user_stack_failed",
+                                                                 "sampler_kernel_stack_failed"};
+      for (int cause = 0; cause < FLARE_DROP_MAX; ++cause) {
+        drop_counts_[kDropStats[cause]] =
+            losses_.write_growth(*writer_, kDropStats[cause], kCauses[cause], drops.per_cpu[cause]);
+      }
     }
-    return sum;
+    if (offcpu_) {
+      FLARE_ASSIGN_OR_RETURN(auto drops, offcpu_->read_drops());
+      static constexpr rec::LostCause kCauses[FLARE_OFFCPU_DROP_MAX] = {
+          rec::LostCause::kRingBufferFull, rec::LostCause::kOffCpuRateLimited, rec::LostCause::kOffCpuUntracked,
+          rec::LostCause::kOffCpuUntracked, rec::LostCause::kUserStackFailed,  rec::LostCause::kKernelStackFailed,
+          rec::LostCause::kOffCpuUntracked,   rec::LostCause::kOffCpuUntracked};
+      // The finer BPF-side causes behind each lost cause.
+      static constexpr const char* kDropStats[FLARE_OFFCPU_DROP_MAX] = {
+          "offcpu_ring_full",         "offcpu_rate_limited",     "offcpu_no_thread_slot",
+          "offcpu_no_total_slot",     "offcpu_user_stack_failed", "offcpu_kernel_stack_failed",
+          "offcpu_unpaired_switch_in", "offcpu_unpaired_switch_out"};
+      for (int cause = 0; cause < FLARE_OFFCPU_DROP_MAX; ++cause) {
+        drop_counts_[kDropStats[cause]] =
+            losses_.write_growth(*writer_, kDropStats[cause], kCauses[cause], drops[cause]);
+      }
+      FLARE_ASSIGN_OR_RETURN(uint64_t misses, offcpu_->read_recursion_misses());
+      drop_counts_["offcpu_program_recursion_misses"] = losses_.write_growth_all_cpus(
+          *writer_, "offcpu_program_recursion_misses", rec::LostCause::kOffCpuUntracked, misses);
+    }
+    if (alloc_) {
+      FLARE_ASSIGN_OR_RETURN(auto drops, alloc_->read_drops());
+      static constexpr rec::LostCause kCauses[FLARE_ALLOC_DROP_MAX] = {
+          rec::LostCause::kRingBufferFull, rec::LostCause::kAllocUntracked,  rec::LostCause::kAllocUntracked,
+          rec::LostCause::kUserStackFailed, rec::LostCause::kAllocUnseen,    rec::LostCause::kAllocUnseen};
+      static constexpr const char* kDropStats[FLARE_ALLOC_DROP_MAX] = {
+          "alloc_ring_full", "alloc_free_ring_full", "alloc_live_table_full",
+          "alloc_user_stack_failed", "alloc_no_thread_state", "alloc_read_failed"};
+      for (int cause = 0; cause < FLARE_ALLOC_DROP_MAX; ++cause) {
+        drop_counts_[kDropStats[cause]] =
+            losses_.write_growth(*writer_, kDropStats[cause], kCauses[cause], drops[cause]);
+      }
+      FLARE_ASSIGN_OR_RETURN(uint64_t misses, alloc_->read_recursion_misses());
+      drop_counts_["alloc_program_recursion_misses"] =
+          losses_.write_growth_all_cpus(*writer_, "alloc_program_recursion_misses", rec::LostCause::kAllocUnseen, misses);
+    }
+    if (goroutines_) FLARE_RETURN_IF_ERROR(goroutines_->write_losses(*writer_, losses_));
+    FLARE_ASSIGN_OR_RETURN(uint64_t thread_drops, threads_->read_drops());
+    drop_counts_["thread_events_lost"] =
+        losses_.write_growth_all_cpus(*writer_, "thread_events_lost", rec::LostCause::kRingBufferFull, thread_drops);
+    return Status::ok();
   }
 
   // Intervals in the ring, and every second (and at the end) the totals
@@ -433,7 +491,7 @@ class Capture {
 
   // After detach: what is still open is clipped at the end; target threads
   // the tracer never saw and that sleep now slept throughout.
-  Status finalize_offcpu() {
+  Status close_offcpu_intervals() {
     FLARE_RETURN_IF_ERROR(drain_offcpu(true));
     const uint64_t end_ns = clock_ns(CLOCK_MONOTONIC);
     FLARE_RETURN_IF_ERROR(offcpu_->scan_parked_threads());  // kernel stacks of what is still open
@@ -447,27 +505,10 @@ class Capture {
         }
       }
     }
-    FLARE_ASSIGN_OR_RETURN(auto drops, offcpu_->read_drops());
-    static constexpr rec::LostCause kCauses[FLARE_OFFCPU_DROP_MAX] = {
-        rec::LostCause::kRingBufferFull, rec::LostCause::kOffCpuRateLimited, rec::LostCause::kOffCpuUntracked,
-        rec::LostCause::kOffCpuUntracked, rec::LostCause::kUserStackFailed,  rec::LostCause::kKernelStackFailed,
-        rec::LostCause::kOffCpuUntracked,   rec::LostCause::kOffCpuUntracked};
-    // The finer BPF-side causes behind each lost cause, as statistics.
-    static constexpr const char* kDropStats[FLARE_OFFCPU_DROP_MAX] = {
-        "offcpu_ring_full",         "offcpu_rate_limited",     "offcpu_no_thread_slot",
-        "offcpu_no_total_slot",     "offcpu_user_stack_failed", "offcpu_kernel_stack_failed",
-        "offcpu_unpaired_switch_in", "offcpu_unpaired_switch_out"};
-    for (int cause = 0; cause < FLARE_OFFCPU_DROP_MAX; ++cause) {
-      uint64_t count = add_lost_per_cpu(kCauses[cause], drops[cause]);
-      writer_->add_stat(kDropStats[cause], count);
-      if (cause != FLARE_OFFCPU_DROP_USER_STACK && cause != FLARE_OFFCPU_DROP_KERNEL_STACK) summary_.lost += count;
-    }
-    FLARE_ASSIGN_OR_RETURN(uint64_t misses, offcpu_->read_recursion_misses());
-    writer_->add_stat("offcpu_program_recursion_misses", misses);
-    if (misses) {
-      writer_->add_lost({rec::LostCause::kOffCpuUntracked, rec::kLostCpuUnknown, misses});
-      summary_.lost += misses;
-    }
+    return Status::ok();
+  }
+
+  void write_offcpu_stats() {
     const OffCpuStats& os = offcpu_processor_->stats();
     writer_->add_stat("offcpu_intervals", os.intervals);
     writer_->add_stat("offcpu_intervals_clipped_start", os.clipped_start);
@@ -476,7 +517,6 @@ class Capture {
     writer_->add_stat("offcpu_intervals_totalled", os.totalled);
     writer_->add_stat("offcpu_malformed_ring_records", offcpu_->malformed_records());
     summary_.offcpu_intervals = os.intervals;
-    return Status::ok();
   }
 
   void warn(const std::string& line) {
@@ -505,27 +545,7 @@ class Capture {
     }
   }
 
-  Status finalize_alloc() {
-    FLARE_ASSIGN_OR_RETURN(int drained, alloc_->drain());
-    (void)drained;
-    FLARE_ASSIGN_OR_RETURN(auto drops, alloc_->read_drops());
-    static constexpr rec::LostCause kCauses[FLARE_ALLOC_DROP_MAX] = {
-        rec::LostCause::kRingBufferFull, rec::LostCause::kAllocUntracked,  rec::LostCause::kAllocUntracked,
-        rec::LostCause::kUserStackFailed, rec::LostCause::kAllocUnseen,    rec::LostCause::kAllocUnseen};
-    static constexpr const char* kDropStats[FLARE_ALLOC_DROP_MAX] = {
-        "alloc_ring_full", "alloc_free_ring_full", "alloc_live_table_full",
-        "alloc_user_stack_failed", "alloc_no_thread_state", "alloc_read_failed"};
-    for (int cause = 0; cause < FLARE_ALLOC_DROP_MAX; ++cause) {
-      uint64_t count = add_lost_per_cpu(kCauses[cause], drops[cause]);
-      writer_->add_stat(kDropStats[cause], count);
-      if (cause != FLARE_ALLOC_DROP_USER_STACK) summary_.lost += count;
-    }
-    FLARE_ASSIGN_OR_RETURN(uint64_t misses, alloc_->read_recursion_misses());
-    writer_->add_stat("alloc_program_recursion_misses", misses);
-    if (misses) {
-      writer_->add_lost({rec::LostCause::kAllocUnseen, rec::kLostCpuUnknown, misses});
-      summary_.lost += misses;
-    }
+  Status write_alloc_stats() {
     FLARE_ASSIGN_OR_RETURN(auto calls, alloc_->read_calls());
     static constexpr const char* kCallStats[FLARE_ALLOC_FUNC_MAX] = {
         nullptr, "alloc_calls_malloc", "alloc_calls_calloc", "alloc_calls_realloc", "alloc_calls_memalign",
@@ -545,14 +565,30 @@ class Capture {
   }
 
   Status finalize() {
-    if (alloc_) FLARE_RETURN_IF_ERROR(finalize_alloc());
+    // What is still in the rings belongs to the capture, and so do the
+    // losses counted up to the end.
+    if (alloc_) FLARE_RETURN_IF_ERROR(alloc_->drain().status());
+    if (goroutines_) FLARE_RETURN_IF_ERROR(goroutines_->drain());
+    if (sampler_) FLARE_RETURN_IF_ERROR(sampler_->drain().status());
+    FLARE_RETURN_IF_ERROR(threads_->drain().status());
+    if (offcpu_) FLARE_RETURN_IF_ERROR(close_offcpu_intervals());
+    FLARE_RETURN_IF_ERROR(write_losses());
+    for (const auto& [name, count] : drop_counts_) writer_->add_stat(name, count);
+    summary_.lost = losses_.events_lost();
+
+    if (alloc_) FLARE_RETURN_IF_ERROR(write_alloc_stats());
     if (goroutines_) {
-      FLARE_RETURN_IF_ERROR(goroutines_->finalize(*writer_, summary_.lost));
+      goroutines_->write_stats(*writer_);
       summary_.goroutine_events = goroutines_->events();
     }
-    if (offcpu_) FLARE_RETURN_IF_ERROR(finalize_offcpu());
-    if (sampler_) FLARE_RETURN_IF_ERROR(finalize_cpu());
-    FLARE_RETURN_IF_ERROR(finalize_threads());
+    if (offcpu_) write_offcpu_stats();
+    if (sampler_) {
+      writer_->add_stat("sampler_busy_ticks_due", summary_.ticks_due);
+      writer_->add_stat("sampler_busy_ticks_run", busy_ticks_run_);
+      writer_->add_stat("malformed_ring_records", sampler_->malformed_records());
+    }
+    writer_->add_stat("thread_events", thread_events_);
+    writer_->add_stat("thread_malformed_ring_records", threads_->malformed_records());
     const ProcessorStats& ps = processor_->stats();
     ProcessSymbolizer::Stats ss = processor_->symbolizer_stats();
     rusage usage{};
@@ -599,32 +635,6 @@ class Capture {
     ++thread_events_;
   }
 
-  Status finalize_threads() {
-    FLARE_RETURN_IF_ERROR(threads_->drain().status());
-    FLARE_ASSIGN_OR_RETURN(uint64_t dropped, threads_->read_drops());
-    if (dropped) writer_->add_lost({rec::LostCause::kRingBufferFull, rec::kLostCpuUnknown, dropped});
-    writer_->add_stat("thread_events", thread_events_);
-    writer_->add_stat("thread_events_lost", dropped);
-    writer_->add_stat("thread_malformed_ring_records", threads_->malformed_records());
-    return Status::ok();
-  }
-
-  Status finalize_cpu() {
-    // Samples already in the ring buffer belong to the capture.
-    FLARE_ASSIGN_OR_RETURN(int drained, sampler_->drain());
-    (void)drained;
-    FLARE_ASSIGN_OR_RETURN(SamplerDrops drops, sampler_->read_drops());
-    static constexpr rec::LostCause kCauses[FLARE_DROP_MAX] = {
-        rec::LostCause::kRingBufferFull, rec::LostCause::kUserStackFailed, rec::LostCause::kKernelStackFailed};
-    for (int cause = 0; cause < FLARE_DROP_MAX; ++cause) {
-      uint64_t count = add_lost_per_cpu(kCauses[cause], drops.per_cpu[cause]);
-      // Degraded samples (a stack missing) are kept, so not "lost".
-      if (cause == FLARE_DROP_RINGBUF_FULL) summary_.lost += count;
-    }
-    writer_->add_stat("malformed_ring_records", sampler_->malformed_records());
-    return Status::ok();
-  }
-
   void fail_cleanup() {
     if (sampler_) sampler_->detach();
     if (offcpu_) offcpu_->detach();
@@ -656,6 +666,9 @@ class Capture {
   uint64_t start_ns_ = 0;
   uint64_t next_progress_ns_ = 0;
   uint64_t ring_drops_seen_[3] = {};  // sampler, off-CPU, allocation rings
+  LossLedger losses_;
+  std::map<std::string, uint64_t> drop_counts_;  // the tracers' drop counters, by statistic name
+  uint64_t busy_ticks_run_ = 0;
   std::map<int, uint64_t> idle_at_attach_;  // per CPU, see account_ticks()
   CaptureSummary summary_;
 };

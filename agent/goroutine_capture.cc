@@ -43,34 +43,27 @@ uint64_t GoroutineCapture::events() const {
   return processor_ ? processor_->stats().parks + processor_->stats().readies : 0;
 }
 
-Status GoroutineCapture::finalize(rec::RecordingWriter& writer, uint64_t& lost) {
-  FLARE_RETURN_IF_ERROR(drain());
+Status GoroutineCapture::write_losses(rec::RecordingWriter& writer, LossLedger& ledger) {
   FLARE_ASSIGN_OR_RETURN(auto drops, tracer_->read_drops());
   static constexpr rec::LostCause kCauses[FLARE_GO_DROP_MAX] = {
       rec::LostCause::kRingBufferFull, rec::LostCause::kUserStackFailed, rec::LostCause::kGoroutineUnseen};
   static constexpr const char* kDropStats[FLARE_GO_DROP_MAX] = {"goroutine_ring_full", "goroutine_user_stack_failed",
                                                                 "goroutine_read_failed"};
   for (uint32_t cause = 0; cause < FLARE_GO_DROP_MAX; ++cause) {
-    uint64_t sum = 0;
-    for (size_t cpu = 0; cpu < drops[cause].size(); ++cpu) {
-      if (drops[cause][cpu] == 0) continue;
-      writer.add_lost({kCauses[cause], static_cast<uint32_t>(cpu), drops[cause][cpu]});
-      sum += drops[cause][cpu];
-    }
-    writer.add_stat(kDropStats[cause], sum);
-    if (cause != FLARE_GO_DROP_USER_STACK) lost += sum;
+    drop_counts_[kDropStats[cause]] = ledger.write_growth(writer, kDropStats[cause], kCauses[cause], drops[cause]);
   }
   FLARE_ASSIGN_OR_RETURN(uint64_t misses, tracer_->read_recursion_misses());
-  writer.add_stat("goroutine_program_recursion_misses", misses);
-  if (misses) {
-    writer.add_lost({rec::LostCause::kGoroutineUnseen, rec::kLostCpuUnknown, misses});
-    lost += misses;
-  }
+  drop_counts_["goroutine_program_recursion_misses"] =
+      ledger.write_growth_all_cpus(writer, "goroutine_program_recursion_misses", rec::LostCause::kGoroutineUnseen, misses);
+  ledger.write_growth_all_cpus(writer, "goroutine_parks_superseded", rec::LostCause::kGoroutineUnpaired,
+                      processor_->pairing().stats().superseded_parks);
+  return Status::ok();
+}
+
+void GoroutineCapture::write_stats(rec::RecordingWriter& writer) const {
+  for (const auto& [name, count] : drop_counts_) writer.add_stat(name, count);
   const GoroutineStats& gs = processor_->stats();
   const GoroutinePairingStats& ps = processor_->pairing().stats();
-  if (ps.superseded_parks) {
-    writer.add_lost({rec::LostCause::kGoroutineUnpaired, rec::kLostCpuUnknown, ps.superseded_parks});
-  }
   writer.add_stat("goroutine_parks", gs.parks);
   writer.add_stat("goroutine_readies", gs.readies);
   writer.add_stat("goroutine_netpoll_readies", gs.netpoll_readies);
@@ -79,7 +72,6 @@ Status GoroutineCapture::finalize(rec::RecordingWriter& writer, uint64_t& lost) 
   writer.add_stat("goroutine_parks_superseded", ps.superseded_parks);
   writer.add_stat("goroutine_parks_open_at_end", processor_->pairing().open_parks());
   writer.add_stat("goroutine_malformed_ring_records", tracer_->malformed_records());
-  return Status::ok();
 }
 
 }  // namespace flare::agent

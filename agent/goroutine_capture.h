@@ -1,11 +1,12 @@
 // The goroutine part of one `flare record --events goroutine` run, so the
 // capture loop (agent/capture.cc) only calls it at its few fixed points:
 // load (refuses non-Go targets before anything is attached), attach, drain,
-// detach, finalize (drop counters and statistics into the recording).
+// detach, losses (at every flush) and statistics (at the end).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "agent/goroutine_processor.h"
 #include "agent/goroutine_tracer.h"
+#include "agent/loss_ledger.h"
 #include "common/status.h"
 #include "recorder/writer.h"
 
@@ -37,9 +39,11 @@ class GoroutineCapture {
   Result<int> poll(int timeout_ms) { return tracer_->poll(timeout_ms); }
   Status drain() { return tracer_->drain().status(); }
   void detach() { tracer_->detach(); }
-  // Drains what is left and writes lost records and statistics; adds the
-  // events lost in the kernel to `lost`.
-  Status finalize(rec::RecordingWriter& writer, uint64_t& lost);
+  // The growth of the drop counters since the last call, as lost records
+  // (at every flush and, after drain(), at the end).
+  Status write_losses(rec::RecordingWriter& writer, LossLedger& ledger);
+  // At the end, after the last write_losses().
+  void write_stats(rec::RecordingWriter& writer) const;
   uint64_t events() const;
 
  private:
@@ -49,6 +53,7 @@ class GoroutineCapture {
   std::vector<std::shared_ptr<const GoBinary>> binaries_;  // by target
   std::optional<GoroutineProcessor> processor_;
   std::unique_ptr<GoroutineTracer> tracer_;
+  std::map<std::string, uint64_t> drop_counts_;  // by statistic name
 };
 
 }  // namespace flare::agent

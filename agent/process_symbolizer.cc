@@ -94,11 +94,15 @@ bool ProcessSymbolizer::may_refresh(uint64_t address) const {
 
 ProcessSymbolizer::Slot* ProcessSymbolizer::find_slot(uint64_t address) {
   Slot* slot = find_current(address);
-  if (slot == nullptr && may_refresh(address)) {
+  // Code ran at `address`, so a mapping there that is not executable is an
+  // old view: a JIT (V8) reserves its code space without access rights and
+  // makes pages executable as it fills them. Seen that way, the code would
+  // never be looked up in the JIT's perf map.
+  if ((slot == nullptr || !slot->mapping.executable) && may_refresh(address)) {
     // A failed refresh is counted in stats and leaves the known mappings.
     (void)refresh();
     slot = find_current(address);
-    if (slot == nullptr) {
+    if (slot == nullptr || !slot->mapping.executable) {
       if (unknown_addresses_.size() >= kMaxUnknownAddresses) unknown_addresses_.clear();
       unknown_addresses_.insert(address);
     }

@@ -36,7 +36,8 @@ void print_line(const std::string& line) {
 
 // Said with every dump of a flight that has not ended (see docs/FLIGHT.md).
 constexpr const char* kDropsUnknown =
-    "the dump has no drop counts: the flight process writes them when it ends (flare info shows none)";
+    "the dump's drop counts are not known: its chunks come from an older flare, which wrote them when the flight "
+    "ended";
 
 std::string describe_dump(const rec::FlightDumpSummary& s) {
   if (!s.last_ns) return std::to_string(s.chunks) + " chunks, no events";

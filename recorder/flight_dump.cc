@@ -90,13 +90,16 @@ Result<FlightDumpSummary> dump_flight(const std::string& dir, const std::string&
   const Recording* oldest = *std::min_element(inputs.begin(), inputs.end(), [](const Recording* a, const Recording* b) {
     return a->header.clock_monotonic_ns < b->header.clock_monotonic_ns;
   });
-  const FileHeader& header = oldest->header;
+  FileHeader header = oldest->header;
+  const bool every_chunk_counts_losses =
+      std::all_of(inputs.begin(), inputs.end(), [](const Recording* r) { return r->header.losses_at_flush; });
+  header.losses_at_flush = every_chunk_counts_losses;
   FLARE_RETURN_IF_ERROR(write_events_copy(output, header, inputs, range));
 
   summary.chunks = inputs.size();
-  summary.drops_known = std::any_of(inputs.begin(), inputs.end(), [](const Recording* r) {
-    return r->stat("capture_duration_ns") != 0;  // written with the drop counts, at the end
-  });
+  summary.drops_known = every_chunk_counts_losses || std::any_of(inputs.begin(), inputs.end(), [](const Recording* r) {
+                          return r->stat("capture_duration_ns") != 0;  // an older flare's end-of-flight counts
+                        });
   if (newest) {  // else the window has no events (the target never ran): all stays 0
     summary.first_ns = std::max(range.from_ns, oldest_event_ns(*oldest));
     summary.last_ns = newest;

@@ -24,8 +24,10 @@ struct FlightDumpSummary {
   // Chunk files left out, each with why: unreadable, or of an earlier
   // flight (another target process).
   std::vector<std::string> skipped;
-  // The capture writes its drop counts (lost records) when the flight ends:
-  // false for a dump of a running flight or one that was killed.
+  // Whether the dump's lost records count every loss in its window: its
+  // chunks counted their own losses at every flush (2.5), or, for chunks of
+  // an older flare, which wrote them when the flight ended, the flight
+  // ended. False for an older flare's running or killed flight.
   bool drops_known = false;
 };
 

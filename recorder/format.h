@@ -41,6 +41,7 @@ enum class HeaderTag : uint32_t {
   kStackCopyBytes = 13,      // since 2.1
   kAllocSampleRate = 14,     // since 2.3
   kAllocSeed = 15,           // since 2.3
+  kLossesAtFlush = 16,       // since 2.5
 };
 
 // Record types inside a data block. Unknown types are skipped by length;

@@ -17,9 +17,10 @@ namespace flare::rec {
 // 2.2: the frame flag kFrameInlined.
 // 2.3: allocations (header tags 14-15, alloc flags, lost causes 7-8).
 // 2.4: goroutines (goroutine wait_ns and flags, lost causes 9-10).
+// 2.5: header tag 16 (lost records written at every flush).
 inline constexpr uint16_t kFormatMajor = 2;
 inline constexpr uint16_t kOldestReadableMajor = 1;
-inline constexpr uint16_t kFormatMinor = 4;
+inline constexpr uint16_t kFormatMinor = 5;
 
 struct TargetInfo {
   uint32_t pid = 0;
@@ -54,6 +55,12 @@ struct FileHeader {
   // the sampler's generator.
   uint64_t alloc_sample_rate = 0;
   uint64_t alloc_seed = 0;
+  // Set: lost records are written at every flush, so the file's lost
+  // records count every loss up to its last block, even when it was never
+  // finished (a crash, a flight chunk still being written). Clear (files
+  // before 2.5): they were written when the capture ended, and a file
+  // without its end has none.
+  bool losses_at_flush = false;
 };
 
 enum class FrameKind : uint8_t { kUser = 0, kKernel = 1 };
@@ -291,6 +298,9 @@ struct Recording {
     }
     return 0;
   }
+  // Whether the lost records count every loss up to the file's last block:
+  // written at every flush (2.5), or at the end of a capture that ended.
+  bool losses_known() const { return header.losses_at_flush || stat("capture_duration_ns") != 0; }
 };
 
 }  // namespace flare::rec

@@ -66,6 +66,7 @@ Status parse_header(ByteReader& in, FileHeader& h) {
       case HeaderTag::kStackCopyBytes: h.stack_copy_bytes = static_cast<uint32_t>(v.varint()); break;
       case HeaderTag::kAllocSampleRate: h.alloc_sample_rate = v.varint(); break;
       case HeaderTag::kAllocSeed: h.alloc_seed = v.varint(); break;
+      case HeaderTag::kLossesAtFlush: h.losses_at_flush = v.varint() != 0; break;
       default: break;  // a newer minor version's field
     }
     if (v.failed()) return corrupt("malformed file header field");

@@ -51,6 +51,7 @@ std::string encode_header(const FileHeader& h) {
     put_varint_field(body, HeaderTag::kAllocSampleRate, h.alloc_sample_rate);
     put_varint_field(body, HeaderTag::kAllocSeed, h.alloc_seed);
   }
+  if (h.losses_at_flush) put_varint_field(body, HeaderTag::kLossesAtFlush, 1);
 
   ByteWriter out;
   out.raw(kFileMagic);
@@ -368,6 +369,10 @@ Status RecordingWriter::start_new_chunk_file(uint64_t now_ns) {
   start_new_chunk();
   block_seq_ = 0;
   return write_all(encode_header(header_));
+}
+
+bool RecordingWriter::flush_due(uint64_t now_ns) const {
+  return last_flush_ns_ != 0 && now_ns - last_flush_ns_ >= options_.flush_interval_ns;
 }
 
 Status RecordingWriter::maybe_flush(uint64_t now_ns) {

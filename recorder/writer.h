@@ -89,6 +89,9 @@ class RecordingWriter {
   // Flushes when the flush interval has passed since the last flush, and
   // starts a new chunk when the current one is old or large enough.
   Status maybe_flush(uint64_t now_ns);
+  // Whether maybe_flush(now_ns) will flush: the last moment to add what the
+  // block should carry.
+  bool flush_due(uint64_t now_ns) const;
   Status flush();
   // Final flush, end block, fsync, rename PATH.partial -> PATH.
   Status finish();

@@ -16,7 +16,10 @@ struct WindowTotals {
   uint64_t first_realtime_ns = UINT64_MAX, last_realtime_ns = 0;
   std::map<std::string, uint64_t> events;  // by type, in the vocabulary of `flare info`
   std::map<std::string, uint64_t> lost;    // by cause
-  bool drops_known = false;                // a chunk holds the end-of-flight counts
+  // Every chunk counts its own losses (2.5), or one holds the counts
+  // of a flight that ended (before 2.5, they were written at its end).
+  bool all_count_losses = true, one_holds_end_counts = false;
+  bool drops_known() const { return all_count_losses || one_holds_end_counts; }
   size_t unreadable = 0;
 };
 
@@ -34,9 +37,11 @@ void add_recording(const rec::Recording& r, WindowTotals& totals) {
   totals.events["offcpu totals"] += r.offcpu_totals.size();
   totals.events["allocations"] += r.allocations.size();
   totals.events["frees"] += r.frees.size();
+  totals.events["goroutine events"] += r.goroutine_events.size();
   totals.events["thread events"] += r.thread_events.size();
   for (const rec::LostRecord& l : r.lost) totals.lost[rec::lost_cause_name(l.cause)] += l.count;
-  if (r.stat("capture_duration_ns")) totals.drops_known = true;
+  if (!r.header.losses_at_flush) totals.all_count_losses = false;
+  if (r.stat("capture_duration_ns")) totals.one_holds_end_counts = true;
 }
 
 std::string wall_clock(uint64_t realtime_ns) {
@@ -92,8 +97,8 @@ Status write_flight_status(const std::string& dir, std::ostream& out) {
     if (count) out << " " << type << " " << count << ";";
   }
   out << "\nLost:";
-  if (!totals.drops_known) {
-    out << " not known yet (the flight process writes drop counts when it ends)";
+  if (!totals.drops_known()) {
+    out << " not known yet (chunks of an older flare, which wrote drop counts when the flight ended)";
   } else if (totals.lost.empty()) {
     out << " none";
   }

@@ -339,7 +339,11 @@ void write_text(const rec::Recording& rec, const Facts& f, std::ostream& out) {
   write_goroutine_info_text(rec, out);
 
   out << "Lost:        " << f.lost_total << " events";
-  if (f.lost_total == 0) out << " (nothing dropped)";
+  if (!rec.losses_known()) {
+    out << " (drop counts not known: this flare version wrote them when a capture ended, and this one did not)";
+  } else if (f.lost_total == 0) {
+    out << " (nothing dropped)";
+  }
   out << '\n';
   if (f.lost_total != 0) {
     const char* sep = "  by cause:  ";
@@ -494,6 +498,7 @@ void write_json(const rec::Recording& rec, const Facts& f, std::ostream& out) {
   json.key("lost");
   json.begin_object();
   json.field("total", f.lost_total);
+  json.field("known", rec.losses_known());
   json.key("by_cause");
   json.begin_array();
   for (const auto& [cause, n] : f.lost_by_cause) {

@@ -164,6 +164,40 @@ TEST(ProcessSymbolizerJit, AnonymousCodeIsNamedFromThePerfMapAsItGrows) {
   EXPECT_EQ(stats.unresolved, 1u);
 }
 
+// V8 reserves its code space without access rights and makes pages
+// executable as it emits code: a first read of the maps made before that
+// must not hide the code from the perf map for the rest of the capture.
+TEST(ProcessSymbolizerJit, CodeInAMappingFirstSeenWithoutExecuteRightsIsNamedAfterARefresh) {
+  TempFile file;
+  file.append("7000 100 JS:*hot /app.js:1:1\n");
+  MapEntry jit;
+  jit.start = 0x7000;
+  jit.end = 0x9000;
+  jit.perms = "---p";
+  int reads = 0;
+  ProcessSymbolizerOptions options;
+  options.read_maps = [&](uint32_t) -> Result<std::vector<MapEntry>> {
+    ++reads;
+    return std::vector<MapEntry>{jit};
+  };
+  options.open_perf_map = [&](uint32_t) -> Result<std::unique_ptr<PerfMap>> { return file.open(); };
+  uint64_t now = 0;
+  options.now_ns = [&] { return now; };
+  ProcessSymbolizer symbolizer(42, options);
+
+  EXPECT_FALSE(symbolizer.resolve(0x7010).symbol.resolved) << "reserved, not code yet";
+  EXPECT_EQ(reads, 1);
+  jit.perms = "r-xp";
+  EXPECT_FALSE(symbolizer.resolve(0x7010).symbol.resolved);
+  EXPECT_EQ(reads, 1) << "refreshes stay rate-limited";
+  now += 2'000'000'000;
+  UserFrame hot = symbolizer.resolve(0x7010);
+  EXPECT_EQ(reads, 2);
+  EXPECT_TRUE(hot.symbol.resolved);
+  EXPECT_EQ(hot.symbol.function, "JS:*hot /app.js:1:1");
+  EXPECT_EQ(symbolizer.stats().perf_maps_opened, 1u);
+}
+
 TEST(ProcessSymbolizerJit, NoPerfMapIsLookedForAgainOnlyAfterTheRetryInterval) {
   MapEntry jit;
   jit.start = 0x7000;

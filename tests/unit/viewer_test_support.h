@@ -29,6 +29,7 @@ class RecordingBuilder {
     rec.header.sample_period_ns = kPeriodNs;
     rec.header.clock_monotonic_ns = kMonotonicStart;
     rec.header.clock_realtime_ns = kRealtimeStart;
+    rec.header.losses_at_flush = true;  // as flare writes them now
     rec.finalized = true;
   }
 
