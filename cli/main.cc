@@ -7,9 +7,10 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"flare: an eBPF profiler and flight recorder for Linux.\n"
-               "Records CPU stacks of running processes into a compact recording (or continuously into\n"
-               "a bounded flight-recorder repository) and converts it to pprof, folded stacks, JFR, text\n"
-               "views and an offline HTML page (flame graphs, thread timeline).",
+               "Records CPU stacks, off-CPU time, allocations and goroutine waits of running processes\n"
+               "into a compact recording (or continuously into a bounded flight-recorder repository)\n"
+               "and converts it to pprof, folded stacks, JFR, text views and an offline HTML page\n"
+               "(flame graphs, thread timeline).",
                "flare"};
   app.require_subcommand(1);
   app.set_version_flag("--version", FLARE_VERSION);
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
     commands.emplace_back(sub, make(*sub));
   };
   add(flare::cli::add_record_command, "record",
-      "Record CPU stacks, off-CPU time or allocations of a running process (-p) or a command (--)");
+      "Record CPU stacks, off-CPU time, allocations or goroutine waits of a running process (-p) or a command (--)");
   add(flare::cli::add_flight_command, "flight",
       "Record a process continuously into a bounded repository of chunk files (flight recorder)");
   add(flare::cli::add_dump_command, "dump", "Write one recording of a flight repository's retained window");
@@ -30,7 +31,7 @@ int main(int argc, char** argv) {
   add(flare::cli::add_view_command, "view",
       "Write an HTML page (works offline): flame graphs, thread timeline, or --diff of two recordings");
   add(flare::cli::add_top_command, "top",
-      "Show the functions where CPU, off-CPU or wall-clock time, or allocated memory, went");
+      "Show the functions where CPU, off-CPU or wall-clock time, allocated memory or goroutine waits went");
   add(flare::cli::add_info_command, "info", "Summarize a recording: time range, threads, events, chunks, drops");
   add(flare::cli::add_print_command, "print",
       "List the events of a recording one by one (time, thread, type, fields, stack), like jfr print");
