@@ -190,6 +190,7 @@ class Capture {
       OffCpuTracerOptions tracer_options;
       tracer_options.min_ns = options_.offcpu_min_ns;
       tracer_options.max_per_second = options_.offcpu_max_per_second;
+      tracer_options.ring_buffer_bytes = options_.ring_buffer_bytes;
       FLARE_ASSIGN_OR_RETURN(offcpu_, OffCpuTracer::load(tracer_options, [this](const flare_offcpu_event& e) {
                                offcpu_processor_->process(e);
                              }));
@@ -213,6 +214,7 @@ class Capture {
       tracer_options.sample_rate = std::max<uint64_t>(1, options_.alloc_rate);
       tracer_options.seed = alloc_seed_;
       tracer_options.seed_threads_by_tid = !options_.alloc_seed.has_value();
+      tracer_options.ring_buffer_bytes = options_.ring_buffer_bytes;
       FLARE_ASSIGN_OR_RETURN(alloc_, AllocTracer::load(
                                          tracer_options, [this](const flare_alloc_event& e) { alloc_processor_->process(e); },
                                          [this](const flare_free_event& e) { alloc_processor_->process(e); }));
@@ -475,6 +477,7 @@ class Capture {
     writer_->add_stat("offcpu_intervals_whole_capture", os.whole_capture);
     writer_->add_stat("offcpu_intervals_totalled", os.totalled);
     writer_->add_stat("offcpu_malformed_ring_records", offcpu_->malformed_records());
+    writer_->add_stat("offcpu_ring_bytes", offcpu_->ring_buffer_bytes());
     summary_.offcpu_intervals = os.intervals;
     return Status::ok();
   }
@@ -622,6 +625,7 @@ class Capture {
       if (cause == FLARE_DROP_RINGBUF_FULL) summary_.lost += count;
     }
     writer_->add_stat("malformed_ring_records", sampler_->malformed_records());
+    writer_->add_stat("cpu_ring_bytes", sampler_->ring_buffer_bytes());
     return Status::ok();
   }
 
