@@ -18,6 +18,8 @@
 #include "agent/bpf_error.h"
 #include "agent/elf_functions.h"
 #include "agent/libbpf_owners.h"
+#include "agent/ring_reader.h"
+#include "agent/ring_size.h"
 #include "agent/probe_site.h"
 #include "agent/unique_fd.h"
 #include "agent/uprobe_multi_link.h"
@@ -170,7 +172,7 @@ struct AllocTracer::Impl {
   FreeHandler on_free;
   SkeletonPtr<alloc_tracer_bpf, alloc_tracer_bpf__destroy> skel;
   std::vector<UniqueFd> links;
-  RingBufferPtr ring;
+  std::unique_ptr<RingReader> ring;
   // Distinct library files (device, inode) -> lib index in the BPF sites.
   std::map<std::tuple<uint32_t, uint32_t, uint64_t>, uint32_t> libs;
   // (lib index, function entry vaddr) -> site index: aliases share a site.
@@ -210,13 +212,14 @@ Result<std::unique_ptr<AllocTracer>> AllocTracer::load(const AllocTracerOptions&
   impl->on_free = std::move(on_free);
   impl->skel.reset(alloc_tracer_bpf__open());
   if (!impl->skel) return bpf_error(errno, "opening the BPF allocation tracer");
-  int err = bpf_map__set_max_entries(impl->skel->maps.flare_alloc_events, options.ring_buffer_bytes);
+  const uint32_t ring_bytes = options.ring_buffer_bytes ? options.ring_buffer_bytes : kMaxRingBytes;
+  int err = bpf_map__set_max_entries(impl->skel->maps.flare_alloc_events, ring_bytes);
   if (err) return bpf_error(-err, "sizing the allocation ring buffer");
   auto* rodata = impl->skel->rodata;
   rodata->sample_rate = options.sample_rate;
   rodata->seed = options.seed;
   rodata->seed_threads_by_tid = options.seed_threads_by_tid;
-  rodata->wakeup_bytes = options.ring_buffer_bytes / 4;
+  rodata->wakeup_bytes = ring_bytes / 4;
   for (int i = 0; i <= FLARE_ALLOC_LOG2_STEPS; ++i) {
     rodata->log2_q16[i] = static_cast<uint32_t>(std::lround(std::log2(1.0 + i / double(FLARE_ALLOC_LOG2_STEPS)) * 65536));
   }
@@ -231,9 +234,8 @@ Result<std::unique_ptr<AllocTracer>> AllocTracer::load(const AllocTracerOptions&
     return bpf_error(-err, "loading the BPF allocation tracer (needs uprobe sessions, Linux 6.13 or later)");
   }
   std::unique_ptr<AllocTracer> tracer(new AllocTracer(std::move(impl)));
-  tracer->impl_->ring.reset(ring_buffer__new(bpf_map__fd(tracer->impl_->skel->maps.flare_alloc_events),
-                                             &AllocTracer::on_record, tracer.get(), nullptr));
-  if (!tracer->impl_->ring) return bpf_error(errno, "opening the allocation ring buffer");
+  const int ring_fd = bpf_map__fd(tracer->impl_->skel->maps.flare_alloc_events);
+  FLARE_ASSIGN_OR_RETURN(tracer->impl_->ring, RingReader::open(ring_fd, &AllocTracer::on_record, tracer.get()));
   return tracer;
 }
 
@@ -446,7 +448,7 @@ int AllocTracer::on_record(void* ctx, void* data, size_t size) {
 }
 
 Result<int> AllocTracer::poll(int timeout_ms) {
-  int n = ring_buffer__poll(impl_->ring.get(), timeout_ms);
+  int n = impl_->ring->poll(timeout_ms);
   if (n == -EINTR) n = 0;
   if (n < 0) return Status::from_errno(-n, "polling the allocation ring buffer");
   // Most submits do not wake us: what arrived while we slept is read here.
@@ -455,7 +457,7 @@ Result<int> AllocTracer::poll(int timeout_ms) {
 }
 
 Result<int> AllocTracer::drain() {
-  int n = ring_buffer__consume(impl_->ring.get());
+  int n = impl_->ring->consume();
   if (n < 0) return Status::from_errno(-n, "draining the allocation ring buffer");
   return n;
 }

@@ -30,7 +30,9 @@ struct AllocTracerOptions {
   // from seed alone, so a deterministic program samples the same
   // allocations in every run (what --alloc-seed asks for).
   bool seed_threads_by_tid = true;
-  uint32_t ring_buffer_bytes = 4u << 20;
+  // 0: kMaxRingBytes (agent/ring_size.h): the allocation rate is the
+  // target's, unknown in advance.
+  uint32_t ring_buffer_bytes = 0;
 };
 
 // One probe site, for verbose output and the recording's statistics.

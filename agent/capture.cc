@@ -193,6 +193,7 @@ class Capture {
       OffCpuTracerOptions tracer_options;
       tracer_options.min_ns = options_.offcpu_min_ns;
       tracer_options.max_per_second = options_.offcpu_max_per_second;
+      tracer_options.ring_buffer_bytes = options_.ring_buffer_bytes;
       FLARE_ASSIGN_OR_RETURN(offcpu_, OffCpuTracer::load(tracer_options, [this](const flare_offcpu_event& e) {
                                offcpu_processor_->process(e);
                              }));
@@ -216,6 +217,7 @@ class Capture {
       tracer_options.sample_rate = std::max<uint64_t>(1, options_.alloc_rate);
       tracer_options.seed = alloc_seed_;
       tracer_options.seed_threads_by_tid = !options_.alloc_seed.has_value();
+      tracer_options.ring_buffer_bytes = options_.ring_buffer_bytes;
       FLARE_ASSIGN_OR_RETURN(alloc_, AllocTracer::load(
                                          tracer_options, [this](const flare_alloc_event& e) { alloc_processor_->process(e); },
                                          [this](const flare_free_event& e) { alloc_processor_->process(e); }));
@@ -516,6 +518,7 @@ class Capture {
     writer_->add_stat("offcpu_intervals_whole_capture", os.whole_capture);
     writer_->add_stat("offcpu_intervals_totalled", os.totalled);
     writer_->add_stat("offcpu_malformed_ring_records", offcpu_->malformed_records());
+    writer_->add_stat("offcpu_ring_bytes", offcpu_->ring_buffer_bytes());
     summary_.offcpu_intervals = os.intervals;
   }
 
@@ -586,6 +589,7 @@ class Capture {
       writer_->add_stat("sampler_busy_ticks_due", summary_.ticks_due);
       writer_->add_stat("sampler_busy_ticks_run", busy_ticks_run_);
       writer_->add_stat("malformed_ring_records", sampler_->malformed_records());
+      writer_->add_stat("cpu_ring_bytes", sampler_->ring_buffer_bytes());
     }
     writer_->add_stat("thread_events", thread_events_);
     writer_->add_stat("thread_malformed_ring_records", threads_->malformed_records());

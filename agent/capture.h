@@ -33,7 +33,7 @@ struct CaptureOptions {
   uint32_t stack_copy_bytes = 32768;      // per sample, for dwarf and auto
   uint64_t offcpu_min_ns = 100'000;   // shorter off-CPU intervals are only totalled
   uint32_t offcpu_max_per_second = 10'000;  // ... and those beyond this rate (0: no cap)
-  uint32_t ring_buffer_bytes = 4u << 20;
+  uint32_t ring_buffer_bytes = 0;  // every ring; 0: each sized from its event rate (agent/ring_size.h)
   std::string output_path;
   uint64_t flush_interval_ns = 1'000'000'000;  // data older than this is on disk
   uint64_t chunk_duration_ns = 60'000'000'000;

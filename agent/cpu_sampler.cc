@@ -12,6 +12,8 @@
 
 #include "agent/bpf_error.h"
 #include "agent/libbpf_owners.h"
+#include "agent/ring_reader.h"
+#include "agent/ring_size.h"
 #include "agent/online_cpus.h"
 #include "agent/unique_fd.h"
 #include "cpu_sampler.skel.h"
@@ -52,7 +54,7 @@ struct CpuSampler::Impl {
   std::vector<BpfLinkPtr> links;  // destroyed before perf_fds
   std::vector<UniqueFd> perf_fds;
   std::vector<int> perf_cpus;  // the CPU of each perf_fds entry
-  RingBufferPtr ring;
+  std::unique_ptr<RingReader> ring;
 };
 
 CpuSampler::CpuSampler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -76,7 +78,17 @@ Result<std::unique_ptr<CpuSampler>> CpuSampler::load(const CpuSamplerOptions& op
   impl->copy_handler = std::move(copy_handler);
   impl->skel.reset(cpu_sampler_bpf__open());
   if (!impl->skel) return bpf_error(errno, "opening the BPF CPU sampler");
-  int err = bpf_map__set_max_entries(impl->skel->maps.flare_samples, options.ring_buffer_bytes);
+  uint32_t ring_bytes = options.ring_buffer_bytes;
+  if (!ring_bytes) {
+    // Every online CPU may run a target thread at every tick; a copy sample
+    // may carry the whole window.
+    FLARE_ASSIGN_OR_RETURN(std::vector<int> cpus, online_cpus());
+    const uint32_t record_bytes = copy ? static_cast<uint32_t>(offsetof(flare_cpu_sample_copy, stack)) +
+                                             options.stack_copy_bytes
+                                       : static_cast<uint32_t>(sizeof(flare_cpu_sample));
+    ring_bytes = ring_bytes_for_rate(double(options.frequency_hz) * double(cpus.size()), record_bytes);
+  }
+  int err = bpf_map__set_max_entries(impl->skel->maps.flare_samples, ring_bytes);
   if (err) return bpf_error(-err, "sizing the BPF ring buffer");
   impl->skel->rodata->user_stack_kind = options.user_stack_kind;
   impl->skel->rodata->stack_copy_bytes = options.stack_copy_bytes;
@@ -89,14 +101,13 @@ Result<std::unique_ptr<CpuSampler>> CpuSampler::load(const CpuSamplerOptions& op
   }
   // A quarter of the ring: room for three more quarters of samples while the
   // woken agent gets scheduled.
-  impl->skel->rodata->wakeup_bytes = options.ring_buffer_bytes / 4;
+  impl->skel->rodata->wakeup_bytes = ring_bytes / 4;
   err = cpu_sampler_bpf__load(impl->skel.get());
   if (err) return bpf_error(-err, "loading the BPF CPU sampler");
 
   std::unique_ptr<CpuSampler> sampler(new CpuSampler(std::move(impl)));
-  sampler->impl_->ring.reset(ring_buffer__new(bpf_map__fd(sampler->impl_->skel->maps.flare_samples),
-                                              &CpuSampler::on_record, sampler.get(), nullptr));
-  if (!sampler->impl_->ring) return bpf_error(errno, "opening the BPF ring buffer");
+  const int ring_fd = bpf_map__fd(sampler->impl_->skel->maps.flare_samples);
+  FLARE_ASSIGN_OR_RETURN(sampler->impl_->ring, RingReader::open(ring_fd, &CpuSampler::on_record, sampler.get()));
   return sampler;
 }
 
@@ -150,7 +161,7 @@ int CpuSampler::on_record(void* ctx, void* data, size_t size) {
 }
 
 Result<int> CpuSampler::poll(int timeout_ms) {
-  int n = ring_buffer__poll(impl_->ring.get(), timeout_ms);
+  int n = impl_->ring->poll(timeout_ms);
   if (n == -EINTR) n = 0;
   if (n < 0) return Status::from_errno(-n, "reading the BPF ring buffer");
   // Most submits do not wake us (see wakeup_bytes in the BPF program): what
@@ -159,8 +170,10 @@ Result<int> CpuSampler::poll(int timeout_ms) {
   return n + drained;
 }
 
+uint32_t CpuSampler::ring_buffer_bytes() const { return static_cast<uint32_t>(impl_->ring->data_bytes()); }
+
 Result<int> CpuSampler::drain() {
-  int n = ring_buffer__consume(impl_->ring.get());
+  int n = impl_->ring->consume();
   if (n < 0) return Status::from_errno(-n, "draining the BPF ring buffer");
   return n;
 }

@@ -16,7 +16,9 @@ namespace flare::agent {
 
 struct CpuSamplerOptions {
   uint32_t frequency_hz = 99;
-  uint32_t ring_buffer_bytes = 4u << 20;  // power of two, multiple of the page size
+  // A power of two, a multiple of the page size. 0: sized from the
+  // frequency, the online CPUs and the record size (agent/ring_size.h).
+  uint32_t ring_buffer_bytes = 0;
   // FLARE_USER_STACK_FP: return addresses by frame pointers, in the kernel.
   // FLARE_USER_STACK_COPY: registers and up to stack_copy_bytes of stack, for
   // the agent to unwind.
@@ -66,6 +68,8 @@ class CpuSampler {
   // Read before detach(): needs the perf events.
   Result<std::vector<SamplerTicks>> read_ticks() const;
   uint64_t malformed_records() const { return malformed_records_; }
+  // The ring buffer's size as loaded (given, or sized from the rate).
+  uint32_t ring_buffer_bytes() const;
 
  private:
   struct Impl;

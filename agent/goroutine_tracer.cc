@@ -11,6 +11,8 @@
 
 #include "agent/bpf_error.h"
 #include "agent/libbpf_owners.h"
+#include "agent/ring_reader.h"
+#include "agent/ring_size.h"
 #include "agent/per_cpu_counters.h"
 #include "agent/probe_site.h"
 #include "agent/unique_fd.h"
@@ -40,7 +42,7 @@ struct GoroutineTracer::Impl {
   Handler on_event;
   SkeletonPtr<goroutine_tracer_bpf, goroutine_tracer_bpf__destroy> skel;
   std::vector<UniqueFd> links;
-  RingBufferPtr ring;
+  std::unique_ptr<RingReader> ring;
   flare_goroutine_event scratch{};
 };
 
@@ -58,17 +60,17 @@ Result<std::unique_ptr<GoroutineTracer>> GoroutineTracer::load(const GoroutineTr
   impl->on_event = std::move(on_event);
   impl->skel.reset(goroutine_tracer_bpf__open());
   if (!impl->skel) return bpf_error(errno, "opening the BPF goroutine tracer");
-  int err = bpf_map__set_max_entries(impl->skel->maps.flare_go_events, options.ring_buffer_bytes);
+  const uint32_t ring_bytes = options.ring_buffer_bytes ? options.ring_buffer_bytes : kMaxRingBytes;
+  int err = bpf_map__set_max_entries(impl->skel->maps.flare_go_events, ring_bytes);
   if (err) return bpf_error(-err, "sizing the goroutine ring buffer");
-  impl->skel->rodata->wakeup_bytes = options.ring_buffer_bytes / 4;
+  impl->skel->rodata->wakeup_bytes = ring_bytes / 4;
   bpf_program__set_expected_attach_type(impl->skel->progs.flare_goroutine,
                                         static_cast<bpf_attach_type>(kAttachUprobeMulti));
   err = goroutine_tracer_bpf__load(impl->skel.get());
   if (err) return bpf_error(-err, "loading the BPF goroutine tracer (needs uprobe_multi links, Linux 6.6 or later)");
   std::unique_ptr<GoroutineTracer> tracer(new GoroutineTracer(std::move(impl)));
-  tracer->impl_->ring.reset(ring_buffer__new(bpf_map__fd(tracer->impl_->skel->maps.flare_go_events),
-                                             &GoroutineTracer::on_record, tracer.get(), nullptr));
-  if (!tracer->impl_->ring) return bpf_error(errno, "opening the goroutine ring buffer");
+  const int ring_fd = bpf_map__fd(tracer->impl_->skel->maps.flare_go_events);
+  FLARE_ASSIGN_OR_RETURN(tracer->impl_->ring, RingReader::open(ring_fd, &GoroutineTracer::on_record, tracer.get()));
   return tracer;
 }
 
@@ -134,14 +136,14 @@ int GoroutineTracer::on_record(void* ctx, void* data, size_t size) {
 }
 
 Result<int> GoroutineTracer::poll(int timeout_ms) {
-  int n = ring_buffer__poll(impl_->ring.get(), timeout_ms);
+  int n = impl_->ring->poll(timeout_ms);
   if (n == -EINTR) n = 0;
   if (n < 0) return Status::from_errno(-n, "polling the goroutine ring buffer");
   return n;
 }
 
 Result<int> GoroutineTracer::drain() {
-  int n = ring_buffer__consume(impl_->ring.get());
+  int n = impl_->ring->consume();
   if (n < 0) return Status::from_errno(-n, "draining the goroutine ring buffer");
   return n;
 }

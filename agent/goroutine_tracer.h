@@ -17,7 +17,7 @@
 namespace flare::agent {
 
 struct GoroutineTracerOptions {
-  uint32_t ring_buffer_bytes = 4u << 20;
+  uint32_t ring_buffer_bytes = 0;  // 0: kMaxRingBytes (agent/ring_size.h)
 };
 
 // One probe site, for verbose output.

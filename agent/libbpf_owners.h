@@ -1,6 +1,7 @@
 // RAII owners of libbpf objects, shared by every BPF program family: a
-// skeleton, its links and its ring buffer reader are released however their
-// owner goes away (nothing is pinned, so the kernel drops what they held).
+// skeleton and its links are released however their owner goes away (nothing
+// is pinned, so the kernel drops what they held). Ring buffers are read by
+// agent/ring_reader.h, which owns its own mappings.
 #pragma once
 
 #include <bpf/libbpf.h>
@@ -24,7 +25,6 @@ struct LibbpfDestroy {
 template <typename Skeleton, auto DestroyFn>
 using SkeletonPtr = std::unique_ptr<Skeleton, LibbpfDestroy<DestroyFn>>;
 using BpfLinkPtr = std::unique_ptr<bpf_link, LibbpfDestroy<bpf_link__destroy>>;
-using RingBufferPtr = std::unique_ptr<ring_buffer, LibbpfDestroy<ring_buffer__free>>;
 
 // Runs of the object's programs the kernel skipped because another BPF
 // program was running on the CPU (bpf_prog_info.recursion_misses), summed.

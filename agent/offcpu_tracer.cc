@@ -9,6 +9,8 @@
 
 #include "agent/bpf_error.h"
 #include "agent/libbpf_owners.h"
+#include "agent/ring_reader.h"
+#include "agent/ring_size.h"
 #include "offcpu_tracer.skel.h"
 
 namespace flare::agent {
@@ -18,7 +20,7 @@ struct OffCpuTracer::Impl {
   EventHandler handler;
   SkeletonPtr<offcpu_tracer_bpf, offcpu_tracer_bpf__destroy> skel;
   std::vector<BpfLinkPtr> links;
-  RingBufferPtr ring;
+  std::unique_ptr<RingReader> ring;
 };
 
 OffCpuTracer::OffCpuTracer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -35,20 +37,24 @@ Result<std::unique_ptr<OffCpuTracer>> OffCpuTracer::load(const OffCpuTracerOptio
   impl->handler = std::move(handler);
   impl->skel.reset(offcpu_tracer_bpf__open());
   if (!impl->skel) return bpf_error(errno, "opening the BPF off-CPU tracer");
-  int err = bpf_map__set_max_entries(impl->skel->maps.flare_offcpu_events, options.ring_buffer_bytes);
+  // Intervals reach the ring at most max_per_second (beyond that they are
+  // totalled); shorter ones are only totalled, in a map.
+  const uint32_t ring_bytes = options.ring_buffer_bytes
+                                  ? options.ring_buffer_bytes
+                                  : ring_bytes_for_rate(options.max_per_second, sizeof(flare_offcpu_event));
+  int err = bpf_map__set_max_entries(impl->skel->maps.flare_offcpu_events, ring_bytes);
   if (err) return bpf_error(-err, "sizing the off-CPU ring buffer");
   impl->skel->rodata->min_ns = options.min_ns;
   impl->skel->rodata->max_per_second = options.max_per_second;
   // As in the CPU sampler: the agent drains on a timer, submits wake it only
   // when the ring is a quarter full.
-  impl->skel->rodata->wakeup_bytes = options.ring_buffer_bytes / 4;
+  impl->skel->rodata->wakeup_bytes = ring_bytes / 4;
   err = offcpu_tracer_bpf__load(impl->skel.get());
   if (err) return bpf_error(-err, "loading the BPF off-CPU tracer");
 
   std::unique_ptr<OffCpuTracer> tracer(new OffCpuTracer(std::move(impl)));
-  tracer->impl_->ring.reset(ring_buffer__new(bpf_map__fd(tracer->impl_->skel->maps.flare_offcpu_events),
-                                             &OffCpuTracer::on_record, tracer.get(), nullptr));
-  if (!tracer->impl_->ring) return bpf_error(errno, "opening the off-CPU ring buffer");
+  const int ring_fd = bpf_map__fd(tracer->impl_->skel->maps.flare_offcpu_events);
+  FLARE_ASSIGN_OR_RETURN(tracer->impl_->ring, RingReader::open(ring_fd, &OffCpuTracer::on_record, tracer.get()));
   return tracer;
 }
 
@@ -105,8 +111,10 @@ int OffCpuTracer::on_record(void* ctx, void* data, size_t size) {
   return 0;
 }
 
+uint32_t OffCpuTracer::ring_buffer_bytes() const { return static_cast<uint32_t>(impl_->ring->data_bytes()); }
+
 Result<int> OffCpuTracer::drain() {
-  int n = ring_buffer__consume(impl_->ring.get());
+  int n = impl_->ring->consume();
   if (n < 0) return Status::from_errno(-n, "draining the off-CPU ring buffer");
   return n;
 }

@@ -19,8 +19,9 @@ struct OffCpuTracerOptions {
   uint64_t min_ns = 100'000;     // shorter intervals are only totalled
   uint32_t max_per_second = 0;   // 0: no cap
   // Mapped whole into the agent (the kernel maps every ring page at mmap),
-  // so it counts in full towards the agent's RSS.
-  uint32_t ring_buffer_bytes = 4u << 20;
+  // so it counts in full towards the agent's RSS. 0: sized from
+  // max_per_second (agent/ring_size.h).
+  uint32_t ring_buffer_bytes = 0;
 };
 
 struct OffCpuTotalEntry {
@@ -59,6 +60,8 @@ class OffCpuTracer {
   // progress on the CPU (bpf_prog_info.recursion_misses), all programs.
   Result<uint64_t> read_recursion_misses() const;
   uint64_t malformed_records() const { return malformed_records_; }
+  // The ring buffer's size as loaded (given, or sized from the rate).
+  uint32_t ring_buffer_bytes() const;
 
  private:
   struct Impl;

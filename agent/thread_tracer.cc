@@ -8,6 +8,7 @@
 
 #include "agent/bpf_error.h"
 #include "agent/libbpf_owners.h"
+#include "agent/ring_reader.h"
 #include "thread_tracer.skel.h"
 
 namespace flare::agent {
@@ -16,7 +17,7 @@ struct ThreadTracer::Impl {
   EventHandler handler;
   SkeletonPtr<thread_tracer_bpf, thread_tracer_bpf__destroy> skel;
   std::vector<BpfLinkPtr> links;
-  RingBufferPtr ring;
+  std::unique_ptr<RingReader> ring;
 };
 
 ThreadTracer::ThreadTracer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -35,9 +36,8 @@ Result<std::unique_ptr<ThreadTracer>> ThreadTracer::load(EventHandler handler) {
   int err = thread_tracer_bpf__load(impl->skel.get());
   if (err) return bpf_error(-err, "loading the BPF thread tracer");
   std::unique_ptr<ThreadTracer> tracer(new ThreadTracer(std::move(impl)));
-  tracer->impl_->ring.reset(ring_buffer__new(bpf_map__fd(tracer->impl_->skel->maps.flare_thread_events),
-                                             &ThreadTracer::on_record, tracer.get(), nullptr));
-  if (!tracer->impl_->ring) return bpf_error(errno, "opening the thread-event ring buffer");
+  const int ring_fd = bpf_map__fd(tracer->impl_->skel->maps.flare_thread_events);
+  FLARE_ASSIGN_OR_RETURN(tracer->impl_->ring, RingReader::open(ring_fd, &ThreadTracer::on_record, tracer.get()));
   return tracer;
 }
 
@@ -73,7 +73,7 @@ int ThreadTracer::on_record(void* ctx, void* data, size_t size) {
 }
 
 Result<int> ThreadTracer::drain() {
-  int n = ring_buffer__consume(impl_->ring.get());
+  int n = impl_->ring->consume();
   if (n < 0) return Status::from_errno(-n, "draining the thread-event ring buffer");
   return n;
 }

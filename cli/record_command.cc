@@ -117,7 +117,7 @@ struct RecordArgs {
   uint32_t frequency = 99;
   std::string output;
   std::vector<std::string> command;
-  uint32_t ring_kib = 4096;
+  uint32_t ring_kib = 0;  // 0: each ring sized from its event rate
   std::string flush = "1s";
   std::string chunk = "60s";
   bool verbose = false;
@@ -193,6 +193,10 @@ int run_record(const RecordArgs& args) {
     return report_error(Status(ErrorCode::kInvalidArgument, "--stack-copy must be a multiple of 4 (KiB)"));
   }
   options.stack_copy_bytes = args.stack_copy_kib * 1024u;
+  if (args.ring_kib && (args.ring_kib < 64 || args.ring_kib > (1u << 20) || (args.ring_kib & (args.ring_kib - 1)))) {
+    return report_error(
+        Status(ErrorCode::kInvalidArgument, "--ring-buffer-kib must be a power of two from 64 to 1048576"));
+  }
   options.ring_buffer_bytes = args.ring_kib * 1024u;
   options.output_path = args.output;
   options.verbose = args.verbose;
@@ -288,9 +292,10 @@ CommandRunner add_record_command(CLI::App& app) {
       ->capture_default_str();
   app.add_option("-o,--output", args->output, "Recording to write (default: flare-<pid>-<time>.flare)")
       ->type_name("FILE");
-  app.add_option("--ring-buffer-kib", args->ring_kib, "BPF ring buffer size in KiB (power of two)")
-      ->check(CLI::Range(64u, 1u << 20))
-      ->capture_default_str();
+  app.add_option("--ring-buffer-kib", args->ring_kib,
+                 "Size of every BPF ring buffer in KiB (a power of two, 64 or more; default: each ring sized "
+                 "for a quarter second of its highest event rate, at most 4096)")
+      ->type_name("KIB");
   app.add_option("--flush", args->flush, "Write buffered events to the file at least this often")
       ->capture_default_str()
       ->type_name("DUR");

@@ -271,5 +271,45 @@ TEST_F(CpuProfileTest, TwoProcessesRecordedTogetherKeepTheirThreadsApart) {
   }
 }
 
+// agent/ring_reader.h maps a ring's data area once, so a record that runs
+// past its end is joined from two pieces. A 64 KiB ring of frame-pointer
+// samples (1,584 bytes with the kernel's header, not a divisor of 64 KiB)
+// wraps about every 41 samples: a joining mistake shows as malformed
+// records, wrong chains or samples on the wrong thread. Drops are allowed
+// (the ring is tiny) but must be counted: received + counted as ring-full
+// must cover the ticks.
+TEST_F(CpuProfileTest, SmallRingJoinsWrappedRecordsAndCountsWhatDidNotFit) {
+  Child target = start_fp_chains({"--seconds", "15"});
+  fs::path out = path("cap.flare");
+  constexpr double kFastHz = 999;
+  auto before = thread_cpu(target.pid());
+  Argv args = {"record", "-p", std::to_string(target.pid()), "-d", "3s", "-F", "999", "--unwind", "dwarf",
+               "--ring-buffer-kib", "64", "-o", out.string()};
+  RunResult r = flare(args, 30s);
+  ASSERT_TRUE(r.status.ok()) << describe(args, r);
+  std::map<std::string, double> cpu_s = cpu_seconds_by_name(before, thread_cpu(target.pid()));
+
+  auto info = info_json(out);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info_stat(*info, "cpu_ring_bytes"), 65536.0);
+  EXPECT_EQ(info_stat(*info, "malformed_ring_records"), 0.0);
+  auto stacks = folded(out);
+  SCOPED_TRACE("folded stacks (top lines):\n" + folded_dump(stacks));
+  const double received = info_stat(*info, "samples_received").value_or(0);
+  const double ring_full = lost_by_cause(*info, "ring_buffer_full");
+  const double missed = sampler_ticks_missed(*info);
+  // The workers' CPU time over the whole flare run (start-up included)
+  // bounds the ticks from above; the count tolerance covers the edges.
+  const double worker_s = cpu_s["worker_a"] + cpu_s["worker_b"];
+  SCOPED_TRACE("received " + std::to_string(received) + ", ring full " + std::to_string(ring_full) +
+               ", ticks missed " + std::to_string(missed) + ", workers' CPU " + std::to_string(worker_s) + " s");
+  EXPECT_GE(received + ring_full + missed, 3 * kFastHz * 1.0 * (1 - kCountTolerance));
+  EXPECT_LE(received, worker_s * kFastHz * (1 + kCountTolerance));
+  expect_chain(stacks, "worker_a", kChainA, 1);
+  expect_chain(stacks, "worker_b", kChainB, 1);
+  EXPECT_EQ(foreign_samples(stacks, "worker_a", kChainA), 0u) << "worker_a's functions on other threads";
+  EXPECT_EQ(foreign_samples(stacks, "worker_b", kChainB), 0u) << "worker_b's functions on other threads";
+}
+
 }  // namespace
 }  // namespace flare::testing

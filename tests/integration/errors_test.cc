@@ -196,6 +196,8 @@ TEST_F(ErrorsTest, UsageErrorsExitTwo) {
       {"record", "-p", "1", "--unwind", "lbr", "-o", out.string()},    // unknown unwind mode
       {"record", "-p", "1", "--stack-copy", "6", "-o", out.string()},  // not a multiple of 4 KiB
       {"record", "-p", "1", "--stack-copy", "128", "-o", out.string()},  // over 64 KiB
+      {"record", "-p", "1", "--ring-buffer-kib", "100", "-o", out.string()},  // not a power of two
+      {"record", "-p", "1", "--ring-buffer-kib", "32", "-o", out.string()},   // under 64 KiB
       {"convert", out.string(), "--to", "no-such-format"},
       {"no-such-subcommand"},
   };

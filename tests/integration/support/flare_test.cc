@@ -485,17 +485,34 @@ std::map<pid_t, uint64_t> IntegrationTest::info_thread_samples(const fs::path& r
 }
 
 double sampler_ticks_missed(const google::protobuf::Struct& info) {
-  const google::protobuf::Value* causes = json_get(info, "lost.by_cause");
-  if (!causes || !causes->has_list_value()) return 0;
-  for (const auto& c : causes->list_value().values()) {
-    const auto& fields = c.struct_value().fields();
-    auto cause = fields.find("cause");
-    auto count = fields.find("count");
-    if (cause != fields.end() && count != fields.end() && cause->second.string_value() == "sampler_ticks_missed") {
-      return count->second.number_value();
-    }
+  return lost_by_cause(info, "sampler_ticks_missed");
+}
+
+namespace {
+
+// The "value_key" of the entry of list `path` whose "name_key" is `name`.
+std::optional<double> find_in_list(const google::protobuf::Struct& info, const std::string& path,
+                                   const std::string& name_key, const std::string& name,
+                                   const std::string& value_key) {
+  const google::protobuf::Value* list = json_get(info, path);
+  if (!list || !list->has_list_value()) return std::nullopt;
+  for (const auto& entry : list->list_value().values()) {
+    const auto& fields = entry.struct_value().fields();
+    auto n = fields.find(name_key);
+    auto v = fields.find(value_key);
+    if (n != fields.end() && v != fields.end() && n->second.string_value() == name) return v->second.number_value();
   }
-  return 0;
+  return std::nullopt;
+}
+
+}  // namespace
+
+double lost_by_cause(const google::protobuf::Struct& info, const std::string& cause) {
+  return find_in_list(info, "lost.by_cause", "cause", cause, "count").value_or(0);
+}
+
+std::optional<double> info_stat(const google::protobuf::Struct& info, const std::string& name) {
+  return find_in_list(info, "stats", "name", name, "value");
 }
 
 

@@ -112,6 +112,10 @@ const google::protobuf::Value* json_get(const google::protobuf::Struct& root, co
 // never ran the sampler. Tests print it beside their sample counts, so a
 // shortfall shows whether flare knew about it.
 double sampler_ticks_missed(const google::protobuf::Struct& info);
+// info --json's count of a lost cause ("ring_buffer_full", ...); 0 when absent.
+double lost_by_cause(const google::protobuf::Struct& info, const std::string& cause);
+// info --json's statistic `name` ("stats": [{name, value}]); nullopt when absent.
+std::optional<double> info_stat(const google::protobuf::Struct& info, const std::string& name);
 
 // ---- CPU time actually used (the truth sample counts are compared with) ----
 
