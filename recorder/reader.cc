@@ -494,12 +494,23 @@ Result<Recording> parse_recording(std::string_view bytes, const ReadOptions& opt
 }
 
 Result<Recording> read_recording(const std::string& path, const ReadOptions& options) {
-  std::ifstream file(path, std::ios::binary);
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) return Status(ErrorCode::kNotFound, "cannot open recording " + path);
-  std::ostringstream content;
-  content << file.rdbuf();
-  if (file.bad()) return Status(ErrorCode::kIo, "cannot read recording " + path);
-  auto result = parse_recording(content.str(), options);
+  std::string content;
+  // A regular file is read in one go into a buffer of its size; a pipe or
+  // other stream (tellg fails) through a growing one.
+  if (std::streamoff size = file.tellg(); size >= 0 && file.seekg(0)) {
+    content.resize(static_cast<size_t>(size));
+    file.read(content.data(), size);
+    if (file.gcount() != size) return Status(ErrorCode::kIo, "cannot read recording " + path);
+  } else {
+    file.clear();
+    std::ostringstream stream;
+    stream << file.rdbuf();
+    if (file.bad()) return Status(ErrorCode::kIo, "cannot read recording " + path);
+    content = std::move(stream).str();
+  }
+  auto result = parse_recording(content, options);
   if (!result.is_ok()) return result.status().with_context(path);
   return result;
 }
