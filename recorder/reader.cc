@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
-#include <unordered_map>
 #include <sstream>
 
 #include "recorder/byte_io.h"
+#include "recorder/content_index.h"
 #include "recorder/format.h"
 #include "recorder/sample_batch.h"
 
@@ -84,14 +84,15 @@ constexpr uint64_t kMaxLocalId = 1u << 24;
 constexpr uint64_t kMaxStackFramesPerByte = 16;
 constexpr uint64_t kStackFrameAllowance = 1u << 20;  // for tiny files
 
-template <typename T>
-struct KeyHash {
-  size_t operator()(const T& key) const {
-    size_t h = 0xcbf29ce484222325ull;
-    for (auto v : key) h = (h ^ static_cast<size_t>(v)) * 0x100000001b3ull;
-    return h;
-  }
-};
+bool same_content(const MappingInfo& a, const MappingInfo& b) {
+  return a.pid == b.pid && a.start == b.start && a.end == b.end && a.file_offset == b.file_offset &&
+         a.path == b.path && a.build_id == b.build_id;
+}
+
+bool same_content(const FrameInfo& a, const FrameInfo& b) {
+  return a.address == b.address && a.mapping == b.mapping && a.function == b.function && a.file == b.file &&
+         a.line == b.line && a.kind == b.kind && a.flags == b.flags;
+}
 
 // Decodes blocks into a Recording. Pool entries arrive with chunk-local ids
 // and are merged by content into the Recording's global pools, so equal
@@ -144,9 +145,11 @@ class BlockParser {
   }
 
   uint32_t global_string(std::string_view s) {
-    auto [it, inserted] = string_ids_.try_emplace(std::string(s), static_cast<uint32_t>(rec_.strings.size()));
+    auto [id, inserted] = string_ids_.find_or_insert(ContentHash().add(s).value(),
+                                                     static_cast<uint32_t>(rec_.strings.size()),
+                                                     [&](uint32_t id) { return rec_.strings[id] == s; });
     if (inserted) rec_.strings.emplace_back(s);
-    return it->second;
+    return id;
   }
 
   static void note_time(uint64_t t, ChunkSummary& chunk) {
@@ -154,13 +157,17 @@ class BlockParser {
     if (t > chunk.last_ns) chunk.last_ns = t;
   }
 
-  // Interns a stack by content and binds the chunk-local id to it.
-  Status define_stack(uint64_t id, std::vector<uint32_t> frames) {
+  // Interns the stack in stack_frames_ by content and binds the
+  // chunk-local id to it.
+  Status define_stack(uint64_t id) {
+    const std::vector<uint32_t>& frames = stack_frames_;
     if (frames.size() > stack_frame_budget_) return corrupt("stack records define more frames than the file can hold");
     stack_frame_budget_ -= frames.size();
-    auto [it, inserted] = stack_ids_.try_emplace(frames, static_cast<uint32_t>(rec_.stacks.size()));
-    if (inserted) rec_.stacks.push_back(std::move(frames));
-    if (!define(stacks_, id, it->second)) return corrupt("bad stack id");
+    auto [global, inserted] = stack_ids_.find_or_insert(
+        ContentHash().add(frames).value(), static_cast<uint32_t>(rec_.stacks.size()),
+        [&](uint32_t id) { return rec_.stacks[id] == frames; });
+    if (inserted) rec_.stacks.push_back(frames);
+    if (!define(stacks_, id, global)) return corrupt("bad stack id");
     last_stack_id_ = id;
     return Status::ok();
   }
@@ -192,10 +199,12 @@ class BlockParser {
         if (!lookup(strings_, path, m.path) || !lookup(strings_, build_id, m.build_id)) {
           return corrupt("mapping references an undefined string");
         }
-        std::array<uint64_t, 6> key{m.pid, m.start, m.end, m.file_offset, m.path, m.build_id};
-        auto [it, inserted] = mapping_ids_.try_emplace(key, static_cast<uint32_t>(rec_.mappings.size()));
+        uint64_t hash =
+            ContentHash().add(m.pid).add(m.start).add(m.end).add(m.file_offset).add(m.path).add(m.build_id).value();
+        auto [global, inserted] = mapping_ids_.find_or_insert(hash, static_cast<uint32_t>(rec_.mappings.size()),
+                                                              [&](uint32_t id) { return same_content(rec_.mappings[id], m); });
         if (inserted) rec_.mappings.push_back(m);
-        if (!define(mappings_, id, it->second)) return corrupt("bad mapping id");
+        if (!define(mappings_, id, global)) return corrupt("bad mapping id");
         return Status::ok();
       }
       case RecordType::kFrame: {
@@ -210,22 +219,30 @@ class BlockParser {
         if (!lookup(strings_, function, f.function) || !lookup(strings_, file, f.file)) {
           return corrupt("frame references an undefined string");
         }
-        std::array<uint64_t, 7> key{f.address, f.mapping, f.function, f.file, f.line,
-                                    static_cast<uint64_t>(f.kind), f.flags};
-        auto [it, inserted] = frame_ids_.try_emplace(key, static_cast<uint32_t>(rec_.frames.size()));
+        uint64_t hash = ContentHash()
+                            .add(f.address)
+                            .add(f.mapping)
+                            .add(f.function)
+                            .add(f.file)
+                            .add(f.line)
+                            .add(static_cast<uint64_t>(f.kind))
+                            .add(f.flags)
+                            .value();
+        auto [global, inserted] = frame_ids_.find_or_insert(hash, static_cast<uint32_t>(rec_.frames.size()),
+                                                            [&](uint32_t id) { return same_content(rec_.frames[id], f); });
         if (inserted) rec_.frames.push_back(f);
-        if (!define(frames_, id, it->second)) return corrupt("bad frame id");
+        if (!define(frames_, id, global)) return corrupt("bad frame id");
         return Status::ok();
       }
       case RecordType::kStack: {
         uint64_t id = r.varint();
         uint64_t n = r.varint();
         if (n > r.remaining()) return corrupt("bad stack record");
-        std::vector<uint32_t> frames(n);
-        for (auto& f : frames) {
+        stack_frames_.resize(n);
+        for (auto& f : stack_frames_) {
           if (!lookup(frames_, r.varint(), f) || f == 0) return corrupt("stack references an undefined frame");
         }
-        return define_stack(id, std::move(frames));
+        return define_stack(id);
       }
       case RecordType::kStackDelta: {
         uint64_t base = r.varint(), shared = r.varint(), n = r.varint();
@@ -235,14 +252,14 @@ class BlockParser {
         const std::vector<uint32_t>& base_frames = rec_.stacks[base_global];
         if (shared > base_frames.size()) return corrupt("bad stack record");
         if (n + shared > stack_frame_budget_) return corrupt("stack records define more frames than the file can hold");
-        std::vector<uint32_t> frames(n + shared);
+        stack_frames_.resize(n + shared);
         for (uint64_t i = 0; i < n; ++i) {
-          if (!lookup(frames_, r.varint(), frames[i]) || frames[i] == 0) {
+          if (!lookup(frames_, r.varint(), stack_frames_[i]) || stack_frames_[i] == 0) {
             return corrupt("stack references an undefined frame");
           }
         }
-        std::copy(base_frames.end() - static_cast<ptrdiff_t>(shared), base_frames.end(), frames.begin() + n);
-        return define_stack(last_stack_id_ + 1, std::move(frames));
+        std::copy(base_frames.end() - static_cast<ptrdiff_t>(shared), base_frames.end(), stack_frames_.begin() + n);
+        return define_stack(last_stack_id_ + 1);
       }
       case RecordType::kThread: {
         ThreadInfo t;
@@ -386,10 +403,9 @@ class BlockParser {
   std::vector<uint32_t> strings_{0}, mappings_{0}, frames_{0}, stacks_{0};
   uint64_t last_stack_id_ = 0;  // a stack_delta record's id is the next one
   uint64_t stack_frame_budget_ = kStackFrameAllowance;  // see kMaxStackFramesPerByte
-  std::unordered_map<std::string, uint32_t> string_ids_;
-  std::unordered_map<std::array<uint64_t, 6>, uint32_t, KeyHash<std::array<uint64_t, 6>>> mapping_ids_;
-  std::unordered_map<std::array<uint64_t, 7>, uint32_t, KeyHash<std::array<uint64_t, 7>>> frame_ids_;
-  std::unordered_map<std::vector<uint32_t>, uint32_t, KeyHash<std::vector<uint32_t>>> stack_ids_;
+  // Global ids by content, for merging the chunks' pools.
+  ContentIndex string_ids_, mapping_ids_, frame_ids_, stack_ids_;
+  std::vector<uint32_t> stack_frames_;  // the stack record being decoded, reused
 };
 
 }  // namespace
