@@ -6,6 +6,7 @@
 
 #include "recorder/byte_io.h"
 #include "recorder/format.h"
+#include "recorder/sample_batch.h"
 
 namespace flare::rec {
 
@@ -16,6 +17,24 @@ constexpr size_t kMinFileBytes = 1 << 20;
 // How far the worker may run ahead, in decompressed bytes (at least one
 // block): enough to keep the reader fed, bounded for huge blocks.
 constexpr size_t kMaxReadyBytes = 8 << 20;
+
+size_t footprint(const BlockInflater::Block& block) {
+  return block.raw.size() + block.samples.size() * sizeof(CpuSample);
+}
+
+void decode_sample_batches(BlockInflater::Block& block) {
+  ByteReader in(block.raw);
+  while (!in.at_end()) {
+    auto type = static_cast<RecordType>(in.varint());
+    std::string_view body = in.bytes();
+    if (in.failed()) break;
+    if (type != RecordType::kCpuSampleBatch) continue;
+    ByteReader batch(body);
+    if (!decode_sample_batch(batch, block.samples)) break;  // the reader decodes it again and reports it
+    block.batch_ends.push_back(block.samples.size());
+  }
+  block.samples.resize(block.batch_ends.empty() ? 0 : block.batch_ends.back());
+}
 
 }  // namespace
 
@@ -46,14 +65,14 @@ bool BlockInflater::take(size_t offset, Block& out) {
     // Blocks before `offset` were not wanted after all (cannot happen while
     // the reader walks the file in order, as it does).
     while (!ready_.empty() && ready_.front().offset < offset) {
-      ready_bytes_ -= ready_.front().raw.size();
+      ready_bytes_ -= footprint(ready_.front());
       ready_.pop_front();
       changed_.notify_all();
     }
     if (!ready_.empty()) {
       if (ready_.front().offset != offset) return false;
       out = std::move(ready_.front());
-      ready_bytes_ -= out.raw.size();
+      ready_bytes_ -= footprint(out);
       ready_.pop_front();
       changed_.notify_all();
       return true;
@@ -85,6 +104,7 @@ bool BlockInflater::inflate_next(size_t& offset, Block& block) const {
     block.raw.resize(raw_len);
     size_t n = ZSTD_decompress(block.raw.data(), block.raw.size(), payload.data(), payload.size());
     block.decompressed = !ZSTD_isError(n) && n == raw_len;
+    if (block.decompressed) decode_sample_batches(block);
   }
   offset += kBlockHeaderSize + compressed_len;
   return true;
@@ -97,7 +117,7 @@ void BlockInflater::run() {
     bool produced = inflate_next(offset, block);
     std::unique_lock lock(mutex_);
     if (!produced || stopping_) break;
-    ready_bytes_ += block.raw.size();
+    ready_bytes_ += footprint(block);
     ready_.push_back(std::move(block));
     changed_.notify_all();
     changed_.wait(lock, [this] { return stopping_ || ready_bytes_ < kMaxReadyBytes; });

@@ -3,7 +3,9 @@
 // It only computes pure functions of each block's payload (its CRC32 and
 // its decompressed bytes); the reader still makes every check and decision
 // itself, in file order, and computes a result inline whenever the inflater
-// has none (it stopped early, or never started).
+// has none (it stopped early, or never started). It also decodes the CPU
+// sample batches, the bulk of most blocks, which need no state but their own
+// bytes; the reader maps their stack ids.
 #pragma once
 
 #include <condition_variable>
@@ -13,6 +15,9 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
+
+#include "recorder/model.h"
 
 namespace flare::rec {
 
@@ -23,6 +28,11 @@ class BlockInflater {
     uint32_t payload_crc = 0;
     bool decompressed = false;  // raw holds exactly the header's raw_len bytes
     std::string raw;
+    // The block's CPU sample batch records, decoded in record order up to
+    // the first that does not decode: batch i is samples[batch_ends[i-1]
+    // (0 for the first), batch_ends[i]), stack ids as stored.
+    std::vector<CpuSample> samples;
+    std::vector<size_t> batch_ends;
   };
 
   // Starts on the blocks from `first_block` on; a small file is read without

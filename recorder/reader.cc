@@ -118,7 +118,11 @@ class BlockParser {
     last_stack_id_ = 0;
   }
 
-  Status parse(std::string_view raw, ChunkSummary& chunk) {
+  // `decoded`, when not null, holds the block's sample batches decoded
+  // ahead (block_inflater.h).
+  Status parse(std::string_view raw, ChunkSummary& chunk, const BlockInflater::Block* decoded) {
+    decoded_ = decoded;
+    next_batch_ = 0;
     stack_frame_budget_ += kMaxStackFramesPerByte * raw.size();
     ByteReader in(raw);
     uint64_t prev_time = 0;
@@ -290,7 +294,15 @@ class BlockParser {
       }
       case RecordType::kCpuSampleBatch: {
         size_t first = rec_.samples.size();
-        if (!decode_sample_batch(r, rec_.samples)) return corrupt("bad cpu sample batch");
+        if (decoded_ && next_batch_ < decoded_->batch_ends.size()) {
+          auto begin = decoded_->samples.begin();
+          rec_.samples.insert(rec_.samples.end(),
+                              begin + static_cast<ptrdiff_t>(next_batch_ ? decoded_->batch_ends[next_batch_ - 1] : 0),
+                              begin + static_cast<ptrdiff_t>(decoded_->batch_ends[next_batch_]));
+          ++next_batch_;
+        } else if (!decode_sample_batch(r, rec_.samples)) {
+          return corrupt("bad cpu sample batch");
+        }
         for (size_t i = first; i < rec_.samples.size(); ++i) {
           CpuSample& s = rec_.samples[i];
           if (!lookup(stacks_, s.stack, s.stack)) return corrupt("sample references an undefined stack");
@@ -415,6 +427,8 @@ class BlockParser {
   // Global ids by content, for merging the chunks' pools.
   ContentIndex string_ids_, mapping_ids_, frame_ids_, stack_ids_;
   std::vector<uint32_t> stack_frames_;  // the stack record being decoded, reused
+  const BlockInflater::Block* decoded_ = nullptr;  // the current block's batches, decoded ahead
+  size_t next_batch_ = 0;
 };
 
 }  // namespace
@@ -514,7 +528,7 @@ Result<Recording> parse_recording(std::string_view bytes, const ReadOptions& opt
     }
     expected_seq = seq + 1;
     ChunkSummary& chunk = rec.chunks.back();
-    Status st = parser.parse(raw, chunk);
+    Status st = parser.parse(raw, chunk, have_inflated ? &inflated : nullptr);
     // A block that passed its checksum but does not parse was written wrong
     // or deliberately forged: never a crash artifact, so always an error.
     if (!st.is_ok()) return st.with_context("block at byte " + std::to_string(block_start));

@@ -11,7 +11,12 @@
 #include <random>
 #include <sstream>
 
+#include <zstd.h>
+
+#include "recorder/byte_io.h"
+#include "recorder/format.h"
 #include "recorder/reader.h"
+#include "recorder/sample_batch.h"
 #include "recorder/writer.h"
 
 namespace flare::rec {
@@ -113,6 +118,97 @@ TEST_F(BlockInflaterTest, CutFileKeepsItsIntactBlocks) {
   EXPECT_GT(rec->samples.size(), written_.size() / 2);
   EXPECT_LT(rec->samples.size(), written_.size());
   expect_prefix(*rec);
+}
+
+// One block of sample batches, the second of them `bad`, after a 1 MiB
+// block of a kind this reader skips (so that the file is large enough for
+// the inflater's thread): batches decoded ahead must fail exactly as
+// batches decoded inline do.
+std::string file_with_batches(const std::string& second_batch) {
+  auto writer = RecordingWriter::create((fs::temp_directory_path() / "flare-inflater-empty.flare").string(), {});
+  EXPECT_TRUE(writer.is_ok());
+  EXPECT_TRUE((*writer)->finish().is_ok());
+  std::ifstream f(fs::temp_directory_path() / "flare-inflater-empty.flare", std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string bytes = ss.str();
+  fs::remove(fs::temp_directory_path() / "flare-inflater-empty.flare");
+
+  auto block = [](BlockKind kind, const std::string& payload, uint32_t raw_len) {
+    ByteWriter b;
+    b.u32(kBlockMagic);
+    b.u8(static_cast<uint8_t>(kind));
+    b.u8(kBlockChunkStart);
+    b.u16(0);
+    b.u32(0);
+    b.u32(0);
+    b.u64(0);
+    b.u64(0);
+    b.u32(static_cast<uint32_t>(payload.size()));
+    b.u32(raw_len);
+    b.u32(crc32_of(payload));
+    b.u32(crc32_of(b.data()));
+    b.raw(payload);
+    return std::string(b.data());
+  };
+  auto record = [](ByteWriter& out, RecordType type, std::string_view body) {
+    out.varint(static_cast<uint32_t>(type));
+    out.bytes(body);
+  };
+  ByteWriter records, body;
+  body.varint(1);  // frame 1 at address 0x10
+  for (int i = 0; i < 7; ++i) body.varint(i == 0 ? 0x10 : 0);
+  record(records, RecordType::kFrame, body.data());
+  body.clear();
+  body.varint(1);  // stack 1 = [frame 1]
+  body.varint(1);
+  body.varint(1);
+  record(records, RecordType::kStack, body.data());
+  std::vector<CpuSample> samples;
+  for (uint64_t i = 0; i < 1000; ++i) samples.push_back({1000 + i * 1000, 7, 1, 0});
+  body.clear();
+  encode_sample_batch(samples, 1000, body);
+  record(records, RecordType::kCpuSampleBatch, body.data());
+  record(records, RecordType::kCpuSampleBatch, second_batch);
+
+  std::string compressed(ZSTD_compressBound(records.size()), '\0');
+  compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), records.data().data(), records.size(), 1));
+  std::mt19937_64 rng(3);
+  std::string padding(size_t{1} << 20, '\0');
+  for (char& c : padding) c = static_cast<char>(rng());
+  std::string blocks = block(static_cast<BlockKind>(9), padding, static_cast<uint32_t>(padding.size())) +
+                       block(BlockKind::kData, compressed, static_cast<uint32_t>(records.size()));
+  bytes.insert(bytes.size() - kBlockHeaderSize, blocks);
+  return bytes;
+}
+
+std::string batch_of(uint32_t stack) {
+  ByteWriter body;
+  std::vector<CpuSample> samples;
+  for (uint64_t i = 0; i < 500; ++i) samples.push_back({5'000'000 + i * 1000, 8, stack, 1});
+  encode_sample_batch(samples, 1000, body);
+  return std::string(body.data());
+}
+
+TEST(BlockInflaterBatches, DecodedAheadAsInline) {
+  auto good = parse_recording(file_with_batches(batch_of(1)));
+  ASSERT_TRUE(good.is_ok()) << good.status().message();
+  ASSERT_EQ(good->samples.size(), 1500u);
+  EXPECT_EQ(good->samples[0].time_ns, 1000u);
+  EXPECT_EQ(good->samples[1000].time_ns, 5'000'000u);
+  EXPECT_EQ(good->samples[1499].tid, 8u);
+  EXPECT_EQ(good->stack(good->samples[1499].stack).size(), 1u);
+
+  auto undefined = parse_recording(file_with_batches(batch_of(5)));
+  ASSERT_FALSE(undefined.is_ok());
+  EXPECT_NE(undefined.status().message().find("undefined stack"), std::string::npos) << undefined.status().message();
+
+  std::string malformed = batch_of(1);
+  malformed.resize(malformed.size() / 2);
+  auto bad = parse_recording(file_with_batches(malformed));
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().code(), ErrorCode::kCorruptData);
+  EXPECT_NE(bad.status().message().find("bad cpu sample batch"), std::string::npos) << bad.status().message();
 }
 
 }  // namespace
