@@ -15,7 +15,7 @@ uint64_t ByteReader::fixed(int n) {
   return v;
 }
 
-uint64_t ByteReader::varint() {
+uint64_t ByteReader::multi_byte_varint() {
   uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (failed_ || at_end()) {

@@ -50,7 +50,18 @@ class ByteReader {
   uint16_t u16() { return static_cast<uint16_t>(fixed(2)); }
   uint32_t u32() { return static_cast<uint32_t>(fixed(4)); }
   uint64_t u64() { return fixed(8); }
-  uint64_t varint();
+  // Most varints in a recording (ids, counts, sample columns) are one byte:
+  // those are read inline, the rest by the general decoder.
+  uint64_t varint() {
+    if (!failed_ && pos_ < data_.size()) {
+      auto b = static_cast<uint8_t>(data_[pos_]);
+      if (b < 0x80) {
+        ++pos_;
+        return b;
+      }
+    }
+    return multi_byte_varint();
+  }
   int64_t svarint() {
     uint64_t v = varint();
     return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
@@ -65,6 +76,7 @@ class ByteReader {
 
  private:
   uint64_t fixed(int n);
+  uint64_t multi_byte_varint();
   std::string_view data_;
   size_t pos_ = 0;
   bool failed_ = false;

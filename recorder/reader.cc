@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <fstream>
-#include <unordered_map>
 #include <sstream>
 
+#include "recorder/block_inflater.h"
 #include "recorder/byte_io.h"
+#include "recorder/content_index.h"
 #include "recorder/format.h"
 #include "recorder/sample_batch.h"
 
@@ -85,14 +87,22 @@ constexpr uint64_t kMaxLocalId = 1u << 24;
 constexpr uint64_t kMaxStackFramesPerByte = 16;
 constexpr uint64_t kStackFrameAllowance = 1u << 20;  // for tiny files
 
-template <typename T>
-struct KeyHash {
-  size_t operator()(const T& key) const {
-    size_t h = 0xcbf29ce484222325ull;
-    for (auto v : key) h = (h ^ static_cast<size_t>(v)) * 0x100000001b3ull;
-    return h;
-  }
-};
+bool same_content(const MappingInfo& a, const MappingInfo& b) {
+  return a.pid == b.pid && a.start == b.start && a.end == b.end && a.file_offset == b.file_offset &&
+         a.path == b.path && a.build_id == b.build_id;
+}
+
+bool same_content(const FrameInfo& a, const FrameInfo& b) {
+  return a.address == b.address && a.mapping == b.mapping && a.function == b.function && a.file == b.file &&
+         a.line == b.line && a.kind == b.kind && a.flags == b.flags;
+}
+
+// For reserving the sample vector: few CPU samples take less on disk.
+constexpr size_t kLeastBytesPerSampleOnDisk = 6;
+// Bounds the guess for huge files of other events (384 MiB of address space).
+constexpr size_t kMostSamplesReserved = size_t{1} << 24;
+// A reservation this much larger than what was used is given back.
+constexpr size_t kSampleSlack = 4096;
 
 // Decodes blocks into a Recording. Pool entries arrive with chunk-local ids
 // and are merged by content into the Recording's global pools, so equal
@@ -109,7 +119,11 @@ class BlockParser {
     last_stack_id_ = 0;
   }
 
-  Status parse(std::string_view raw, ChunkSummary& chunk) {
+  // `decoded`, when not null, holds the block's sample batches decoded
+  // ahead (block_inflater.h).
+  Status parse(std::string_view raw, ChunkSummary& chunk, const BlockInflater::Block* decoded) {
+    decoded_ = decoded;
+    next_batch_ = 0;
     stack_frame_budget_ += kMaxStackFramesPerByte * raw.size();
     ByteReader in(raw);
     uint64_t prev_time = 0;
@@ -145,9 +159,11 @@ class BlockParser {
   }
 
   uint32_t global_string(std::string_view s) {
-    auto [it, inserted] = string_ids_.try_emplace(std::string(s), static_cast<uint32_t>(rec_.strings.size()));
+    auto [id, inserted] = string_ids_.find_or_insert(ContentHash().add(s).value(),
+                                                     static_cast<uint32_t>(rec_.strings.size()),
+                                                     [&](uint32_t id) { return rec_.strings[id] == s; });
     if (inserted) rec_.strings.emplace_back(s);
-    return it->second;
+    return id;
   }
 
   static void note_time(uint64_t t, ChunkSummary& chunk) {
@@ -155,13 +171,17 @@ class BlockParser {
     if (t > chunk.last_ns) chunk.last_ns = t;
   }
 
-  // Interns a stack by content and binds the chunk-local id to it.
-  Status define_stack(uint64_t id, std::vector<uint32_t> frames) {
+  // Interns the stack in stack_frames_ by content and binds the
+  // chunk-local id to it.
+  Status define_stack(uint64_t id) {
+    const std::vector<uint32_t>& frames = stack_frames_;
     if (frames.size() > stack_frame_budget_) return corrupt("stack records define more frames than the file can hold");
     stack_frame_budget_ -= frames.size();
-    auto [it, inserted] = stack_ids_.try_emplace(frames, static_cast<uint32_t>(rec_.stacks.size()));
-    if (inserted) rec_.stacks.push_back(std::move(frames));
-    if (!define(stacks_, id, it->second)) return corrupt("bad stack id");
+    auto [global, inserted] = stack_ids_.find_or_insert(
+        ContentHash().add(frames).value(), static_cast<uint32_t>(rec_.stacks.size()),
+        [&](uint32_t id) { return rec_.stacks[id] == frames; });
+    if (inserted) rec_.stacks.push_back(frames);
+    if (!define(stacks_, id, global)) return corrupt("bad stack id");
     last_stack_id_ = id;
     return Status::ok();
   }
@@ -193,10 +213,12 @@ class BlockParser {
         if (!lookup(strings_, path, m.path) || !lookup(strings_, build_id, m.build_id)) {
           return corrupt("mapping references an undefined string");
         }
-        std::array<uint64_t, 6> key{m.pid, m.start, m.end, m.file_offset, m.path, m.build_id};
-        auto [it, inserted] = mapping_ids_.try_emplace(key, static_cast<uint32_t>(rec_.mappings.size()));
+        uint64_t hash =
+            ContentHash().add(m.pid).add(m.start).add(m.end).add(m.file_offset).add(m.path).add(m.build_id).value();
+        auto [global, inserted] = mapping_ids_.find_or_insert(hash, static_cast<uint32_t>(rec_.mappings.size()),
+                                                              [&](uint32_t id) { return same_content(rec_.mappings[id], m); });
         if (inserted) rec_.mappings.push_back(m);
-        if (!define(mappings_, id, it->second)) return corrupt("bad mapping id");
+        if (!define(mappings_, id, global)) return corrupt("bad mapping id");
         return Status::ok();
       }
       case RecordType::kFrame: {
@@ -211,22 +233,30 @@ class BlockParser {
         if (!lookup(strings_, function, f.function) || !lookup(strings_, file, f.file)) {
           return corrupt("frame references an undefined string");
         }
-        std::array<uint64_t, 7> key{f.address, f.mapping, f.function, f.file, f.line,
-                                    static_cast<uint64_t>(f.kind), f.flags};
-        auto [it, inserted] = frame_ids_.try_emplace(key, static_cast<uint32_t>(rec_.frames.size()));
+        uint64_t hash = ContentHash()
+                            .add(f.address)
+                            .add(f.mapping)
+                            .add(f.function)
+                            .add(f.file)
+                            .add(f.line)
+                            .add(static_cast<uint64_t>(f.kind))
+                            .add(f.flags)
+                            .value();
+        auto [global, inserted] = frame_ids_.find_or_insert(hash, static_cast<uint32_t>(rec_.frames.size()),
+                                                            [&](uint32_t id) { return same_content(rec_.frames[id], f); });
         if (inserted) rec_.frames.push_back(f);
-        if (!define(frames_, id, it->second)) return corrupt("bad frame id");
+        if (!define(frames_, id, global)) return corrupt("bad frame id");
         return Status::ok();
       }
       case RecordType::kStack: {
         uint64_t id = r.varint();
         uint64_t n = r.varint();
         if (n > r.remaining()) return corrupt("bad stack record");
-        std::vector<uint32_t> frames(n);
-        for (auto& f : frames) {
+        stack_frames_.resize(n);
+        for (auto& f : stack_frames_) {
           if (!lookup(frames_, r.varint(), f) || f == 0) return corrupt("stack references an undefined frame");
         }
-        return define_stack(id, std::move(frames));
+        return define_stack(id);
       }
       case RecordType::kStackDelta: {
         uint64_t base = r.varint(), shared = r.varint(), n = r.varint();
@@ -236,14 +266,14 @@ class BlockParser {
         const std::vector<uint32_t>& base_frames = rec_.stacks[base_global];
         if (shared > base_frames.size()) return corrupt("bad stack record");
         if (n + shared > stack_frame_budget_) return corrupt("stack records define more frames than the file can hold");
-        std::vector<uint32_t> frames(n + shared);
+        stack_frames_.resize(n + shared);
         for (uint64_t i = 0; i < n; ++i) {
-          if (!lookup(frames_, r.varint(), frames[i]) || frames[i] == 0) {
+          if (!lookup(frames_, r.varint(), stack_frames_[i]) || stack_frames_[i] == 0) {
             return corrupt("stack references an undefined frame");
           }
         }
-        std::copy(base_frames.end() - static_cast<ptrdiff_t>(shared), base_frames.end(), frames.begin() + n);
-        return define_stack(last_stack_id_ + 1, std::move(frames));
+        std::copy(base_frames.end() - static_cast<ptrdiff_t>(shared), base_frames.end(), stack_frames_.begin() + n);
+        return define_stack(last_stack_id_ + 1);
       }
       case RecordType::kThread: {
         ThreadInfo t;
@@ -265,7 +295,15 @@ class BlockParser {
       }
       case RecordType::kCpuSampleBatch: {
         size_t first = rec_.samples.size();
-        if (!decode_sample_batch(r, rec_.samples)) return corrupt("bad cpu sample batch");
+        if (decoded_ && next_batch_ < decoded_->batch_ends.size()) {
+          auto begin = decoded_->samples.begin();
+          rec_.samples.insert(rec_.samples.end(),
+                              begin + static_cast<ptrdiff_t>(next_batch_ ? decoded_->batch_ends[next_batch_ - 1] : 0),
+                              begin + static_cast<ptrdiff_t>(decoded_->batch_ends[next_batch_]));
+          ++next_batch_;
+        } else if (!decode_sample_batch(r, rec_.samples)) {
+          return corrupt("bad cpu sample batch");
+        }
         for (size_t i = first; i < rec_.samples.size(); ++i) {
           CpuSample& s = rec_.samples[i];
           if (!lookup(stacks_, s.stack, s.stack)) return corrupt("sample references an undefined stack");
@@ -387,10 +425,11 @@ class BlockParser {
   std::vector<uint32_t> strings_{0}, mappings_{0}, frames_{0}, stacks_{0};
   uint64_t last_stack_id_ = 0;  // a stack_delta record's id is the next one
   uint64_t stack_frame_budget_ = kStackFrameAllowance;  // see kMaxStackFramesPerByte
-  std::unordered_map<std::string, uint32_t> string_ids_;
-  std::unordered_map<std::array<uint64_t, 6>, uint32_t, KeyHash<std::array<uint64_t, 6>>> mapping_ids_;
-  std::unordered_map<std::array<uint64_t, 7>, uint32_t, KeyHash<std::array<uint64_t, 7>>> frame_ids_;
-  std::unordered_map<std::vector<uint32_t>, uint32_t, KeyHash<std::vector<uint32_t>>> stack_ids_;
+  // Global ids by content, for merging the chunks' pools.
+  ContentIndex string_ids_, mapping_ids_, frame_ids_, stack_ids_;
+  std::vector<uint32_t> stack_frames_;  // the stack record being decoded, reused
+  const BlockInflater::Block* decoded_ = nullptr;  // the current block's batches, decoded ahead
+  size_t next_batch_ = 0;
 };
 
 }  // namespace
@@ -401,7 +440,14 @@ Result<Recording> parse_recording(std::string_view bytes, const ReadOptions& opt
   ByteReader in(bytes);
   FLARE_RETURN_IF_ERROR(parse_header(in, rec.header));
 
+  // CPU samples dominate most recordings at 5-10 bytes each on disk: sized
+  // for them up front, the sample vector is filled in place instead of
+  // being copied at every doubling. Pages never written cost no memory.
+  rec.samples.reserve(std::min(bytes.size() / kLeastBytesPerSampleOnDisk, kMostSamplesReserved));
+
   BlockParser parser(rec);
+  BlockInflater inflater(bytes, in.pos());
+  BlockInflater::Block inflated;
   std::string raw;
   uint32_t expected_seq = 0;
   bool in_chunk = false;
@@ -441,7 +487,8 @@ Result<Recording> parse_recording(std::string_view bytes, const ReadOptions& opt
       break;
     }
     std::string_view payload = in.raw(compressed_len);
-    if (crc32_of(payload) != payload_crc) {
+    const bool have_inflated = inflater.take(block_start, inflated);
+    if ((have_inflated ? inflated.payload_crc : crc32_of(payload)) != payload_crc) {
       stop("block checksum mismatch");
       break;
     }
@@ -462,9 +509,16 @@ Result<Recording> parse_recording(std::string_view bytes, const ReadOptions& opt
       stop("block out of sequence");
       break;
     }
-    raw.resize(raw_len);
-    size_t n = ZSTD_decompress(raw.data(), raw.size(), payload.data(), payload.size());
-    if (ZSTD_isError(n) || n != raw_len) {
+    bool decompressed = false;
+    if (have_inflated) {
+      decompressed = inflated.decompressed;
+      raw.swap(inflated.raw);
+    } else {
+      raw.resize(raw_len);
+      size_t n = ZSTD_decompress(raw.data(), raw.size(), payload.data(), payload.size());
+      decompressed = !ZSTD_isError(n) && n == raw_len;
+    }
+    if (!decompressed) {
       stop("block does not decompress");
       break;
     }
@@ -475,7 +529,7 @@ Result<Recording> parse_recording(std::string_view bytes, const ReadOptions& opt
     }
     expected_seq = seq + 1;
     ChunkSummary& chunk = rec.chunks.back();
-    Status st = parser.parse(raw, chunk);
+    Status st = parser.parse(raw, chunk, have_inflated ? &inflated : nullptr);
     // A block that passed its checksum but does not parse was written wrong
     // or deliberately forged: never a crash artifact, so always an error.
     if (!st.is_ok()) return st.with_context("block at byte " + std::to_string(block_start));
@@ -484,6 +538,7 @@ Result<Recording> parse_recording(std::string_view bytes, const ReadOptions& opt
     chunk.raw_bytes += raw_len;
     ++rec.blocks_read;
   }
+  if (rec.samples.capacity() > 2 * rec.samples.size() + kSampleSlack) rec.samples.shrink_to_fit();
   if (!rec.finalized && !rec.truncation.truncated) {
     rec.truncation = {true, bytes.size(), 0, "no end marker"};
   }
@@ -497,10 +552,23 @@ Result<Recording> parse_recording(std::string_view bytes, const ReadOptions& opt
 Result<Recording> read_recording(const std::string& path, const ReadOptions& options) {
   std::ifstream file(path, std::ios::binary);
   if (!file) return Status(ErrorCode::kNotFound, "cannot open recording " + path);
-  std::ostringstream content;
-  content << file.rdbuf();
-  if (file.bad()) return Status(ErrorCode::kIo, "cannot read recording " + path);
-  auto result = parse_recording(content.str(), options);
+  std::string content;
+  // A regular file is read in one go into a buffer of its size; anything
+  // else (a pipe, /dev/stdin) through a growing one.
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    const auto size = static_cast<std::streamsize>(std::filesystem::file_size(path, ec));
+    if (ec) return Status(ErrorCode::kIo, "cannot read recording " + path);
+    content.resize(static_cast<size_t>(size));
+    file.read(content.data(), size);
+    if (file.gcount() != size) return Status(ErrorCode::kIo, "cannot read recording " + path);
+  } else {
+    std::ostringstream stream;
+    stream << file.rdbuf();
+    if (file.bad()) return Status(ErrorCode::kIo, "cannot read recording " + path);
+    content = std::move(stream).str();
+  }
+  auto result = parse_recording(content, options);
   if (!result.is_ok()) return result.status().with_context(path);
   return result;
 }

@@ -8,6 +8,8 @@
 #include <tuple>
 #include <vector>
 
+#include <google/protobuf/arena.h>
+
 #include "viewer/alloc_profile.h"
 #include "viewer/goroutine_waits.h"
 #include "viewer/gzip.h"
@@ -162,10 +164,11 @@ std::vector<PprofSample> pprof_samples(const rec::Recording& rec, Signal signal)
 Status write_pprof(const rec::Recording& rec, const ViewOptions& options, std::ostream& out) {
   FLARE_RETURN_IF_ERROR(check_signal_recorded(rec, options.signal));
   std::vector<PprofSample> samples = pprof_samples(rec, options.signal);
-  perftools::profiles::Profile profile =
-      build_pprof(rec, options, layout_for(rec, options.signal), samples);
+  google::protobuf::Arena arena;
+  auto* profile = google::protobuf::Arena::CreateMessage<perftools::profiles::Profile>(&arena);
+  build_pprof(rec, options, layout_for(rec, options.signal), samples, *profile);
   std::string bytes;
-  if (!profile.SerializeToString(&bytes)) {
+  if (!profile->SerializeToString(&bytes)) {
     return Status(ErrorCode::kInternal, "pprof: serializing the profile failed");
   }
   return write_gzip(bytes, out).with_context("writing pprof");

@@ -47,18 +47,17 @@ struct PairHash {
 // and locations -> pprof samples.
 class ProfileBuilder {
  public:
-  ProfileBuilder(const rec::Recording& rec, const ViewOptions& options)
-      : rec_(rec), options_(options), rec_string_ids_(rec.strings.size(), -1) {
+  ProfileBuilder(const rec::Recording& rec, const ViewOptions& options, pb::Profile& profile)
+      : rec_(rec), options_(options), profile_(profile), rec_string_ids_(rec.strings.size(), -1) {
     intern("");  // string_table[0] must be "".
   }
 
-  pb::Profile build(const PprofLayout& layout, std::span<const PprofSample> samples) {
+  void build(const PprofLayout& layout, std::span<const PprofSample> samples) {
     mark_used_frames(samples);
     add_mappings();
     add_locations();
     add_header(layout);
     add_samples(layout, samples);
-    return std::move(profile_);
   }
 
  private:
@@ -327,7 +326,7 @@ class ProfileBuilder {
 
   const rec::Recording& rec_;
   const ViewOptions& options_;
-  pb::Profile profile_;
+  pb::Profile& profile_;
   std::unordered_map<std::string, int64_t> strings_;
   std::vector<int64_t> rec_string_ids_;  // recording string id -> string_table index, -1 until used
   std::vector<bool> frame_used_;   // shown in some stack (mapping flags)
@@ -350,9 +349,9 @@ int64_t pprof_int64(uint64_t v) {
                                                                         : static_cast<int64_t>(v);
 }
 
-pb::Profile build_pprof(const rec::Recording& rec, const ViewOptions& options, const PprofLayout& layout,
-                        std::span<const PprofSample> samples) {
-  return ProfileBuilder(rec, options).build(layout, samples);
+void build_pprof(const rec::Recording& rec, const ViewOptions& options, const PprofLayout& layout,
+                 std::span<const PprofSample> samples, pb::Profile& profile) {
+  ProfileBuilder(rec, options, profile).build(layout, samples);
 }
 
 }  // namespace flare::viewer

@@ -45,8 +45,11 @@ struct PprofSample {
   std::array<int64_t, kMaxPprofValues> values{};  // the first layout.sample_types.size() are written
 };
 
-perftools::profiles::Profile build_pprof(const rec::Recording& rec, const ViewOptions& options,
-                                         const PprofLayout& layout, std::span<const PprofSample> samples);
+// Fills `profile`, which must be empty. It may live on a protobuf Arena:
+// a profile is hundreds of thousands of small messages, and an arena
+// allocates them in blocks and frees them all at once.
+void build_pprof(const rec::Recording& rec, const ViewOptions& options, const PprofLayout& layout,
+                 std::span<const PprofSample> samples, perftools::profiles::Profile& profile);
 
 // Saturates instead of wrapping: pprof values are signed.
 int64_t pprof_int64(uint64_t v);

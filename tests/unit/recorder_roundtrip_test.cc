@@ -1,12 +1,14 @@
 // Writer -> reader round trips, pool interning, chunk self-containment, and
 // the reader's refusal of corrupt, truncated and future-version files.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <zstd.h>
 
@@ -410,6 +412,36 @@ TEST(ByteIo, VarintsRoundTrip) {
   EXPECT_FALSE(r.failed());
   EXPECT_EQ(r.varint(), 0u);
   EXPECT_TRUE(r.failed());
+}
+
+// read_recording reads a regular file in one go at its size, and anything
+// else (a pipe, /dev/stdin) as a stream: both give the same recording; a
+// directory is refused with an error, not a crash.
+TEST_F(RecorderTest, ReadsRegularFilesAndPipesAlikeAndRefusesADirectory) {
+  std::string file = write_sample_file("piped.flare", {}, 500);
+  auto direct = read_recording(file);
+  ASSERT_TRUE(direct.is_ok()) << direct.status().message();
+  ASSERT_EQ(direct->samples.size(), 500u);
+
+  std::string fifo = path("pipe");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::thread feeder([&] {
+    std::ifstream in(file, std::ios::binary);
+    std::ofstream out(fifo, std::ios::binary);
+    out << in.rdbuf();
+  });
+  auto piped = read_recording(fifo);
+  feeder.join();
+  ASSERT_TRUE(piped.is_ok()) << piped.status().message();
+  EXPECT_EQ(piped->file_bytes, direct->file_bytes);
+  ASSERT_EQ(piped->samples.size(), direct->samples.size());
+  for (size_t i = 0; i < direct->samples.size(); ++i) {
+    EXPECT_EQ(piped->samples[i].time_ns, direct->samples[i].time_ns);
+    EXPECT_EQ(piped->stack(piped->samples[i].stack).size(), direct->stack(direct->samples[i].stack).size());
+  }
+
+  auto dir = read_recording(dir_.string());
+  EXPECT_FALSE(dir.is_ok());
 }
 
 }  // namespace
