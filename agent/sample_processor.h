@@ -72,6 +72,8 @@ class SampleProcessor {
   const ProcessorStats& stats() const { return stats_; }
   // Aggregated over every target process.
   ProcessSymbolizer::Stats symbolizer_stats() const;
+  // Symbol files closed because no mapping used them any more.
+  uint64_t symbol_files_forgotten() const { return files_->forgotten(); }
 
  private:
   // Kernel frames as bpf_get_stack gives them, then user pcs (leaf first: the

@@ -435,5 +435,57 @@ TEST(ProcessSymbolizerScripted, RetiredFileMappingStillSymbolizes) {
   EXPECT_TRUE(frame.symbol.function == "getpid" || frame.symbol.function == "__getpid") << frame.symbol.function;
 }
 
+// Unloaded code is forgotten a chunk after it was unloaded (and its file
+// closed when no mapping uses it), so a target that keeps loading new
+// libraries does not grow the agent; until then it still symbolizes.
+TEST(ProcessSymbolizerScripted, RetiredMappingsAreForgottenAChunkLaterWithTheirFiles) {
+  void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+  ASSERT_NE(libc, nullptr);
+  uint64_t getpid_address = address_of(dlsym(libc, "getpid"));
+  dlclose(libc);
+  auto real = read_proc_maps(self_pid());
+  ASSERT_TRUE(real.is_ok());
+  ScriptedProcess process;
+  for (const MapEntry& e : *real) {
+    if (getpid_address >= e.start && getpid_address < e.end) process.maps.push_back(e);
+  }
+  ASSERT_EQ(process.maps.size(), 1u);
+  auto files = std::make_shared<SymbolFileCache>();
+  ProcessSymbolizerOptions options = process.options();
+  options.files = files;
+  ProcessSymbolizer symbolizer(self_pid(), options);
+  ASSERT_TRUE(symbolizer.refresh().is_ok());
+  EXPECT_EQ(files->opened(), 1u);
+  EXPECT_EQ(files->release_unused(), 0u) << "a mapped file stays open";
+
+  process.maps.clear();
+  ASSERT_TRUE(symbolizer.refresh().is_ok());
+  EXPECT_EQ(symbolizer.forget_retired(), 0u) << "retired in this chunk: kept for late samples";
+  EXPECT_EQ(files->release_unused(), 0u);
+  EXPECT_TRUE(symbolizer.resolve(getpid_address).symbol.resolved);
+  EXPECT_EQ(symbolizer.forget_retired(), 1u);
+  EXPECT_EQ(symbolizer.retired_mappings(), 0u);
+  EXPECT_EQ(symbolizer.stats().mappings_forgotten, 1u);
+  EXPECT_EQ(files->release_unused(), 1u);
+  EXPECT_EQ(files->opened(), 0u);
+  EXPECT_EQ(files->forgotten(), 1u);
+  EXPECT_EQ(symbolizer.resolve(getpid_address).mapping, nullptr) << "forgotten, not misattributed";
+}
+
+TEST(ProcessSymbolizerScripted, RetiredMappingsBeyondTheCapAreForgottenOldestFirst) {
+  ScriptedProcess process;
+  ProcessSymbolizer symbolizer(self_pid(), process.options());
+  for (uint64_t i = 0; i < 10; ++i) {
+    process.maps = {anon(0x10000 * (i + 1), 0x10000 * (i + 1) + 0x1000)};
+    ASSERT_TRUE(symbolizer.refresh().is_ok());
+  }
+  EXPECT_EQ(symbolizer.retired_mappings(), 9u);
+  EXPECT_EQ(symbolizer.forget_retired(4), 5u);
+  EXPECT_EQ(symbolizer.retired_mappings(), 4u);
+  // The newest retired ones are kept.
+  EXPECT_NE(symbolizer.resolve(0x90000).mapping, nullptr);
+  EXPECT_EQ(symbolizer.resolve(0x10000).mapping, nullptr);
+}
+
 }  // namespace
 }  // namespace flare::agent
