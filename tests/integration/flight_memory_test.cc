@@ -23,19 +23,6 @@ using namespace std::chrono_literals;
 
 constexpr uint64_t kMs = 1'000'000ull;
 
-uint64_t rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      uint64_t kib = 0;
-      status >> kib;
-      return kib;
-    }
-  }
-  return 0;
-}
-
 std::vector<fs::path> chunk_files(const fs::path& repo, bool finished_only) {
   std::vector<fs::path> chunks;
   if (!fs::exists(repo)) return chunks;
@@ -126,10 +113,10 @@ TEST_F(FlightMemoryTest, ChurningTargetKeepsMemoryFlatNamesUnloadedCodeAndSumsTo
   // (about 3 s in).
   std::this_thread::sleep_for(7s);
   ASSERT_TRUE(flight.running()) << flight.err_so_far();
-  const uint64_t rss_early = rss_kib(flight.pid());
+  const uint64_t rss_early = vm_rss_kib(flight.pid());
   std::this_thread::sleep_for(13s);
   ASSERT_TRUE(flight.running()) << flight.err_so_far();
-  const uint64_t rss_late = rss_kib(flight.pid());
+  const uint64_t rss_late = vm_rss_kib(flight.pid());
 
   RunResult churned = workload.wait(20s);
   ASSERT_TRUE(churned.status.ok()) << describe(workload.argv(), churned);

@@ -410,18 +410,26 @@ TEST(ProcessSymbolizerScripted, ExitedProcessKeepsItsMappings) {
   EXPECT_EQ(direct.code(), ErrorCode::kNotFound);
 }
 
-TEST(ProcessSymbolizerScripted, RetiredFileMappingStillSymbolizes) {
-  // The real libc text mapping of this process, reported once and then gone.
+// A scripted process whose maps are the real libc text mapping of this
+// process (so files open and symbolize for real); `getpid_address` is in it.
+ScriptedProcess libc_text_only(uint64_t& getpid_address) {
+  ScriptedProcess process;
   void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-  ASSERT_NE(libc, nullptr);
-  uint64_t getpid_address = address_of(dlsym(libc, "getpid"));
+  if (libc == nullptr) return process;
+  getpid_address = address_of(dlsym(libc, "getpid"));
   dlclose(libc);
   auto real = read_proc_maps(self_pid());
-  ASSERT_TRUE(real.is_ok());
-  ScriptedProcess process;
+  if (!real.is_ok()) return process;
   for (const MapEntry& e : *real) {
     if (getpid_address >= e.start && getpid_address < e.end) process.maps.push_back(e);
   }
+  return process;
+}
+
+TEST(ProcessSymbolizerScripted, RetiredFileMappingStillSymbolizes) {
+  // The real libc text mapping of this process, reported once and then gone.
+  uint64_t getpid_address = 0;
+  ScriptedProcess process = libc_text_only(getpid_address);
   ASSERT_EQ(process.maps.size(), 1u);
   ProcessSymbolizerOptions options = process.options();
   ProcessSymbolizer symbolizer(self_pid(), options);
@@ -439,16 +447,8 @@ TEST(ProcessSymbolizerScripted, RetiredFileMappingStillSymbolizes) {
 // closed when no mapping uses it), so a target that keeps loading new
 // libraries does not grow the agent; until then it still symbolizes.
 TEST(ProcessSymbolizerScripted, RetiredMappingsAreForgottenAChunkLaterWithTheirFiles) {
-  void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-  ASSERT_NE(libc, nullptr);
-  uint64_t getpid_address = address_of(dlsym(libc, "getpid"));
-  dlclose(libc);
-  auto real = read_proc_maps(self_pid());
-  ASSERT_TRUE(real.is_ok());
-  ScriptedProcess process;
-  for (const MapEntry& e : *real) {
-    if (getpid_address >= e.start && getpid_address < e.end) process.maps.push_back(e);
-  }
+  uint64_t getpid_address = 0;
+  ScriptedProcess process = libc_text_only(getpid_address);
   ASSERT_EQ(process.maps.size(), 1u);
   auto files = std::make_shared<SymbolFileCache>();
   ProcessSymbolizerOptions options = process.options();
