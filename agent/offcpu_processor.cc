@@ -96,6 +96,9 @@ void OffCpuProcessor::add_totals(const std::vector<OffCpuTotalEntry>& totals, ui
 
 std::vector<flare_offcpu_total_key> OffCpuProcessor::forget_ended_threads(const std::unordered_set<uint32_t>& alive) {
   std::vector<flare_offcpu_total_key> forgotten;
+  // Missing at two listings in a row: a listing that failed once (the
+  // process being busy exec'ing, say) does not make a live thread ended.
+  std::erase_if(gone_, [&](uint32_t tid) { return alive.count(tid) != 0; });
   for (auto it = totals_written_.begin(); it != totals_written_.end();) {
     if (gone_.count(it->first.first) == 0) {
       ++it;

@@ -45,9 +45,10 @@ class OffCpuProcessor {
                               uint64_t end_ns);
   bool seen(uint32_t tid) const { return seen_.count(tid) != 0; }
 
-  // At a chunk boundary, right after add_totals(): forgets the threads that
-  // were already missing from `alive` (the target's threads now) at the
-  // previous call, so their last totals have been read and written since.
+  // At a chunk boundary, right after add_totals(): forgets the threads
+  // missing from `alive` (the target's threads now) that were already
+  // missing at the previous call, so their last totals have been read and
+  // written since.
   // Returns their total keys, for the tracer to delete: what is kept per
   // thread then follows the threads alive, not every thread the target had.
   std::vector<flare_offcpu_total_key> forget_ended_threads(const std::unordered_set<uint32_t>& alive);

@@ -192,5 +192,15 @@ TEST_F(OffCpuProcessorTest, ForgetsEndedThreadsOneChunkAfterTheyAreGone) {
   EXPECT_EQ(count_11, 4u + 1u + 1u);
 }
 
+TEST_F(OffCpuProcessorTest, AThreadMissingFromOneListingOnlyIsKept) {
+  processor_->add_totals({{{11, FLARE_OFFCPU_SLEEPING}, {3, 300, 30}}}, kStart + 1);
+  EXPECT_TRUE(processor_->forget_ended_threads({}).empty());    // a listing that missed it
+  EXPECT_TRUE(processor_->forget_ended_threads({11}).empty());  // there again
+  EXPECT_TRUE(processor_->forget_ended_threads({}).empty());    // missing once more: not yet
+  EXPECT_TRUE(processor_->seen(11));
+  EXPECT_EQ(processor_->forget_ended_threads({}).size(), 1u);
+  EXPECT_FALSE(processor_->seen(11));
+}
+
 }  // namespace
 }  // namespace flare::agent
