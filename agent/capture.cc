@@ -596,7 +596,8 @@ class Capture {
     writer_->add_stat("perf_maps_opened", ss.perf_maps_opened);
     writer_->add_stat("jit_frames_resolved", ss.jit_resolved);
     writer_->add_stat("mappings_forgotten", ss.mappings_forgotten);
-    writer_->add_stat("symbol_files_forgotten", processor_->symbol_files_forgotten());
+    writer_->add_stat("symbol_files_forgotten", processor_->symbol_files().forgotten());
+    writer_->add_stat("symbol_cache_resets", processor_->symbol_files().cache_resets());
     writer_->add_stat("agent_cpu_user_ns", timeval_ns(usage.ru_utime));
     writer_->add_stat("agent_cpu_system_ns", timeval_ns(usage.ru_stime));
     writer_->add_stat("agent_peak_rss_kib", static_cast<uint64_t>(usage.ru_maxrss));

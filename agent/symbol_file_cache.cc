@@ -69,11 +69,18 @@ size_t SymbolFileCache::release_unused() {
       continue;
     }
     std::erase_if(by_build_, [&](const auto& entry) { return entry.second == symbolizer; });
+    cache_resets_of_released_ += symbolizer->cache_resets();
     it = files_.erase(it);
     ++dropped;
   }
   forgotten_ += dropped;
   return dropped;
+}
+
+uint64_t SymbolFileCache::cache_resets() const {
+  uint64_t resets = cache_resets_of_released_ + (vdso_ ? vdso_->cache_resets() : 0);
+  for (const auto& [id, file] : files_) resets += file.symbolizer->cache_resets();
+  return resets;
 }
 
 ElfSymbolizer* SymbolFileCache::vdso() {

@@ -64,6 +64,9 @@ class SymbolFileCache {
   size_t size() const { return files_.size() + aliases_.size(); }  // file identities served
   size_t opened() const { return files_.size(); }                    // files opened and indexed
   uint64_t forgotten() const { return forgotten_; }                  // file identities released so far
+  // Times a file's bounded caches were full and dropped, over every file
+  // opened so far (also those released since).
+  uint64_t cache_resets() const;
 
   // The vDSO image (see vdso_image.h), opened at the first call; nullptr if
   // it cannot be (then [vdso] frames stay unnamed and are unwound by frame
@@ -94,6 +97,7 @@ class SymbolFileCache {
   std::unique_ptr<ElfSymbolizer> vdso_;
   bool vdso_attempted_ = false;
   uint64_t forgotten_ = 0;
+  uint64_t cache_resets_of_released_ = 0;
 };
 
 }  // namespace flare::agent
