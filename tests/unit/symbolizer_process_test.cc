@@ -264,6 +264,23 @@ TEST(ProcessSymbolizer, SameBuildInDifferentFilesIsIndexedOnce) {
   // the stripped copy.
   EXPECT_EQ(files->size(), 3u);
   EXPECT_EQ(files->opened(), 2u) << "the second copy should share the first one's index";
+
+  // a (the indexed file) unmapped while b (served by a's index) stays: the
+  // index stays for b; once b goes too, both are released.
+  const std::vector<MapEntry> all = maps;
+  maps = {all[1], all[2]};
+  ASSERT_TRUE(symbolizer.refresh().is_ok());
+  symbolizer.forget_retired();
+  EXPECT_EQ(symbolizer.forget_retired(), 1u) << "a chunk after it was unmapped";
+  EXPECT_EQ(files->release_unused(), 0u) << "b still uses a's index";
+  EXPECT_EQ(symbolizer.resolve(all[1].start + (leaf - text->start)).symbol.function, "flare_process_test_leaf");
+  maps = {all[2]};
+  ASSERT_TRUE(symbolizer.refresh().is_ok());
+  symbolizer.forget_retired();
+  symbolizer.forget_retired();
+  EXPECT_EQ(files->release_unused(), 2u) << "b's identity and a's index";
+  EXPECT_EQ(files->opened(), 1u);
+  EXPECT_EQ(files->size(), 1u);
 }
 
 // --- scripted maps: refresh policy and mapping lifecycle ---
