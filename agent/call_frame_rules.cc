@@ -22,11 +22,17 @@ const FrameRule* CallFrameRules::find(uint64_t elf_vaddr) {
   if (uncovered_.count(elf_vaddr) != 0) return nullptr;
   FrameRule rule;
   if (!load(elf_vaddr, rule)) {
-    if (uncovered_.size() >= kMaxUncovered) uncovered_.clear();
+    if (uncovered_.size() >= kMaxUncovered) {
+      uncovered_.clear();
+      ++cache_resets_;
+    }
     uncovered_.insert(elf_vaddr);
     return nullptr;
   }
-  if (rows_.size() >= kMaxCachedRows) rows_.clear();
+  if (rows_.size() >= kMaxCachedRows) {
+    rows_.clear();
+    ++cache_resets_;
+  }
   uint64_t start = rule.start;
   return &rows_.insert_or_assign(start, std::move(rule)).first->second;
 }

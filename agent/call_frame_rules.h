@@ -49,6 +49,8 @@ class CallFrameRules {
   const FrameRule* find(uint64_t elf_vaddr);
 
   size_t cached_rows() const { return rows_.size(); }
+  // Times a cache was full and dropped (its rows are recomputed on demand).
+  uint64_t cache_resets() const { return cache_resets_; }
 
  private:
   bool load(uint64_t elf_vaddr, FrameRule& rule) const;
@@ -57,6 +59,7 @@ class CallFrameRules {
   int64_t cfi_bias_;
   std::map<uint64_t, FrameRule> rows_;        // by start
   std::unordered_set<uint64_t> uncovered_;    // addresses without a row
+  uint64_t cache_resets_ = 0;
 };
 
 }  // namespace flare::agent

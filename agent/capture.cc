@@ -14,6 +14,7 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <unordered_set>
 
 #include "agent/alloc_processor.h"
 #include "agent/alloc_tracer.h"
@@ -345,10 +346,28 @@ class Capture {
         FLARE_RETURN_IF_ERROR(write_losses());
       }
       FLARE_RETURN_IF_ERROR(writer_->maybe_flush(flush_check_ns));
+      if (writer_->generation() != chunk_generation_) FLARE_RETURN_IF_ERROR(on_chunk_rotation());
       report_progress(now);
     }
     summary_.duration_ns = clock_ns(CLOCK_MONOTONIC) - start_ns_;
     return Status::ok();
+  }
+
+  // A new chunk started. The symbolizers trim themselves at the same point
+  // (SampleProcessor, on the writer's generation); the off-CPU state kept
+  // per thread is trimmed to the target's threads alive: ended threads'
+  // last totals are written, then freed here and in the BPF table
+  // (docs/FLIGHT.md, Bounded memory).
+  Status on_chunk_rotation() {
+    chunk_generation_ = writer_->generation();
+    if (!offcpu_) return Status::ok();
+    std::unordered_set<uint32_t> alive;
+    for (uint32_t pid : pids_) {
+      for (const TaskState& task : list_task_states(pid)) alive.insert(task.tid);
+    }
+    FLARE_ASSIGN_OR_RETURN(auto totals, offcpu_->read_totals());
+    offcpu_processor_->add_totals(totals, clock_ns(CLOCK_MONOTONIC));
+    return offcpu_->forget_totals(offcpu_processor_->forget_ended_threads(alive));
   }
 
   void report_progress(uint64_t now) {
@@ -517,6 +536,7 @@ class Capture {
     writer_->add_stat("offcpu_intervals_clipped_end", os.clipped_end);
     writer_->add_stat("offcpu_intervals_whole_capture", os.whole_capture);
     writer_->add_stat("offcpu_intervals_totalled", os.totalled);
+    writer_->add_stat("offcpu_threads_forgotten", os.threads_forgotten);
     writer_->add_stat("offcpu_malformed_ring_records", offcpu_->malformed_records());
     writer_->add_stat("offcpu_ring_bytes", offcpu_->ring_buffer_bytes());
     summary_.offcpu_intervals = os.intervals;
@@ -615,6 +635,9 @@ class Capture {
     writer_->add_stat("file_open_errors", ss.open_errors);
     writer_->add_stat("perf_maps_opened", ss.perf_maps_opened);
     writer_->add_stat("jit_frames_resolved", ss.jit_resolved);
+    writer_->add_stat("mappings_forgotten", ss.mappings_forgotten);
+    writer_->add_stat("symbol_files_forgotten", processor_->symbol_files().forgotten());
+    writer_->add_stat("symbol_cache_resets", processor_->symbol_files().cache_resets());
     writer_->add_stat("agent_cpu_user_ns", timeval_ns(usage.ru_utime));
     writer_->add_stat("agent_cpu_system_ns", timeval_ns(usage.ru_stime));
     writer_->add_stat("agent_peak_rss_kib", static_cast<uint64_t>(usage.ru_maxrss));
@@ -666,6 +689,7 @@ class Capture {
   std::unique_ptr<OffCpuTracer> offcpu_;
   std::unique_ptr<CpuSampler> sampler_;  // last: destroyed (detached) first
   uint64_t thread_events_ = 0;
+  uint64_t chunk_generation_ = 0;  // the writer's, as on_chunk_rotation() last saw it
   uint64_t last_totals_ns_ = 0;
   uint64_t start_ns_ = 0;
   uint64_t next_progress_ns_ = 0;

@@ -278,10 +278,18 @@ std::optional<uint64_t> ElfSymbolizer::file_offset_to_vaddr(uint64_t file_offset
 SourceSymbol ElfSymbolizer::symbolize(uint64_t elf_vaddr) {
   auto it = cache_.find(elf_vaddr);
   if (it != cache_.end()) return it->second;
-  if (cache_.size() >= kMaxCachedSymbols) cache_.clear();
+  if (cache_.size() >= kMaxCachedSymbols) {
+    cache_.clear();
+    ++symbol_cache_resets_;
+  }
   SourceSymbol symbol = lookup(elf_vaddr);
   cache_.emplace(elf_vaddr, symbol);
   return symbol;
+}
+
+uint64_t ElfSymbolizer::cache_resets() const {
+  const CallFrameRules* rules = session_->frame_rules.get();
+  return symbol_cache_resets_ + (rules != nullptr ? rules->cache_resets() : 0);
 }
 
 CallFrameRules* ElfSymbolizer::call_frame_rules() {

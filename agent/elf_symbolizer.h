@@ -68,6 +68,9 @@ class ElfSymbolizer {
   // from the separate debug file). nullptr when it has neither.
   CallFrameRules* call_frame_rules();
 
+  // Times its bounded caches (symbols, unwind rows) were full and dropped.
+  uint64_t cache_resets() const;
+
  private:
   struct LoadSegment {
     uint64_t offset, vaddr, filesz;
@@ -83,6 +86,7 @@ class ElfSymbolizer {
   std::vector<LoadSegment> loads_;
   std::unique_ptr<Session> session_;
   std::unordered_map<uint64_t, SourceSymbol> cache_;
+  uint64_t symbol_cache_resets_ = 0;
 };
 
 }  // namespace flare::agent

@@ -94,6 +94,30 @@ void OffCpuProcessor::add_totals(const std::vector<OffCpuTotalEntry>& totals, ui
   }
 }
 
+std::vector<flare_offcpu_total_key> OffCpuProcessor::forget_ended_threads(const std::unordered_set<uint32_t>& alive) {
+  std::vector<flare_offcpu_total_key> forgotten;
+  // Missing at two listings in a row: a listing that failed once (the
+  // process being busy exec'ing, say) does not make a live thread ended.
+  std::erase_if(gone_, [&](uint32_t tid) { return alive.count(tid) != 0; });
+  for (auto it = totals_written_.begin(); it != totals_written_.end();) {
+    if (gone_.count(it->first.first) == 0) {
+      ++it;
+      continue;
+    }
+    flare_offcpu_total_key key{};
+    key.tid = it->first.first;
+    key.state = it->first.second;
+    forgotten.push_back(key);
+    it = totals_written_.erase(it);
+  }
+  for (uint32_t tid : gone_) stats_.threads_forgotten += seen_.erase(tid);
+  gone_.clear();
+  for (uint32_t tid : seen_) {
+    if (alive.count(tid) == 0) gone_.insert(tid);
+  }
+  return forgotten;
+}
+
 void OffCpuProcessor::add_blocked_throughout(uint32_t pid, uint32_t tid, std::string_view comm,
                                              rec::OffCpuState state, uint64_t end_ns) {
   seen_.insert(tid);

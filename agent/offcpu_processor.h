@@ -25,6 +25,7 @@ struct OffCpuStats {
   uint64_t whole_capture = 0;     // ... blocked from start to end, never seen by the tracer
   uint64_t totalled = 0;          // counted only, in offcpu_total records
   uint64_t interrupt_wakeups = 0; // woken from interrupt context: no user waker
+  uint64_t threads_forgotten = 0; // ended threads whose per-thread state was freed
 };
 
 class OffCpuProcessor {
@@ -44,6 +45,15 @@ class OffCpuProcessor {
                               uint64_t end_ns);
   bool seen(uint32_t tid) const { return seen_.count(tid) != 0; }
 
+  // At a chunk boundary, right after add_totals(): forgets the threads
+  // missing from `alive` (the target's threads now) that were already
+  // missing at the previous call, so their last totals have been read and
+  // written since.
+  // Returns their total keys, for the tracer to delete: what is kept per
+  // thread then follows the threads alive, not every thread the target had.
+  std::vector<flare_offcpu_total_key> forget_ended_threads(const std::unordered_set<uint32_t>& alive);
+  size_t threads_tracked() const { return seen_.size(); }
+
   const OffCpuStats& stats() const { return stats_; }
 
  private:
@@ -54,6 +64,7 @@ class OffCpuProcessor {
   uint64_t capture_start_ns_;
   std::map<std::pair<uint32_t, uint32_t>, flare_offcpu_total> totals_written_;  // (tid, state)
   std::unordered_set<uint32_t> seen_;
+  std::unordered_set<uint32_t> gone_;  // not alive at the last forget_ended_threads()
   OffCpuStats stats_;
 };
 

@@ -134,6 +134,16 @@ Result<std::vector<OffCpuTotalEntry>> OffCpuTracer::read_totals() const {
   return entries;
 }
 
+Status OffCpuTracer::forget_totals(const std::vector<flare_offcpu_total_key>& keys) {
+  int fd = bpf_map__fd(impl_->skel->maps.flare_offcpu_totals);
+  for (const flare_offcpu_total_key& key : keys) {
+    if (bpf_map_delete_elem(fd, &key) != 0 && errno != ENOENT) {
+      return Status::from_errno(errno, "deleting an ended thread's off-CPU totals");
+    }
+  }
+  return Status::ok();
+}
+
 Result<std::vector<flare_offcpu_event>> OffCpuTracer::read_open_intervals() const {
   int fd = bpf_map__fd(impl_->skel->maps.flare_threads);
   std::vector<flare_offcpu_event> open;

@@ -51,6 +51,9 @@ class OffCpuTracer {
   void detach();
 
   Result<std::vector<OffCpuTotalEntry>> read_totals() const;
+  // Deletes these totals (of threads that ended), so the table's slots serve
+  // new threads however many come and go.
+  Status forget_totals(const std::vector<flare_offcpu_total_key>& keys);
   // Threads off-CPU right now (switched out, not yet back), with the state
   // and stacks recorded when they left.
   Result<std::vector<flare_offcpu_event>> read_open_intervals() const;

@@ -41,6 +41,8 @@ struct ProcessSymbolizer::Slot {
   MapEntry entry;  // as last seen in /proc/PID/maps: identity and file id
   ElfSymbolizer* elf = nullptr;
   bool open_attempted = false;
+  bool holds_file = false;     // counted as a user of its file in the shared cache
+  uint64_t retired_epoch = 0;  // forget_epoch_ when it was retired
 
   bool same_as(const MapEntry& e) const {
     return entry.start == e.start && entry.end == e.end && entry.offset == e.offset &&
@@ -57,7 +59,13 @@ ProcessSymbolizer::ProcessSymbolizer(uint32_t pid, ProcessSymbolizerOptions opti
   if (!options_.now_ns) options_.now_ns = monotonic_ns;
 }
 
-ProcessSymbolizer::~ProcessSymbolizer() = default;
+ProcessSymbolizer::~ProcessSymbolizer() {
+  // The shared cache outlives this process's symbolizer: its files are
+  // closed by the next release_unused() unless another process maps them.
+  for (const std::unique_ptr<Slot>& slot : slots_) {
+    if (slot->holds_file) options_.files->release(FileId{slot->entry.dev_major, slot->entry.dev_minor, slot->entry.inode});
+  }
+}
 
 std::vector<const Mapping*> ProcessSymbolizer::current_mappings() const {
   std::vector<const Mapping*> out;
@@ -226,7 +234,9 @@ Status ProcessSymbolizer::refresh() {
   }
   bool anonymous_code = false;
   for (size_t i = 0; i < previous.size(); ++i) {
-    if (!kept[i]) retired_.push_back(previous[i]);
+    if (kept[i]) continue;
+    previous[i]->retired_epoch = forget_epoch_;
+    retired_.push_back(previous[i]);
   }
   for (const Slot* slot : current_) {
     const std::string& path = slot->entry.path;
@@ -275,9 +285,35 @@ ElfSymbolizer* ProcessSymbolizer::symbolizer_for(Slot& slot) {
   if (!slot.open_attempted && slot.entry.file_backed()) {
     slot.open_attempted = true;
     slot.elf = open_file(slot);
-    if (slot.elf != nullptr) slot.mapping.build_id = slot.elf->build_id();
+    if (slot.elf != nullptr) {
+      slot.mapping.build_id = slot.elf->build_id();
+      options_.files->acquire(FileId{slot.entry.dev_major, slot.entry.dev_minor, slot.entry.inode});
+      slot.holds_file = true;
+    }
   }
   return slot.elf;
+}
+
+void ProcessSymbolizer::free_slot(Slot* slot) {
+  if (slot->holds_file) {
+    options_.files->release(FileId{slot->entry.dev_major, slot->entry.dev_minor, slot->entry.inode});
+  }
+  ++stats_.mappings_forgotten;
+}
+
+size_t ProcessSymbolizer::forget_retired(size_t max_retired) {
+  // retired_ is oldest first: the ones retired before the previous call
+  // come first, then the newest are kept up to max_retired.
+  size_t keep_from = 0;
+  while (keep_from < retired_.size() && retired_[keep_from]->retired_epoch < forget_epoch_) ++keep_from;
+  if (retired_.size() - keep_from > max_retired) keep_from = retired_.size() - max_retired;
+  ++forget_epoch_;
+  if (keep_from == 0) return 0;
+  std::unordered_set<const Slot*> freed(retired_.begin(), retired_.begin() + static_cast<ptrdiff_t>(keep_from));
+  for (size_t i = 0; i < keep_from; ++i) free_slot(retired_[i]);
+  retired_.erase(retired_.begin(), retired_.begin() + static_cast<ptrdiff_t>(keep_from));
+  std::erase_if(slots_, [&](const std::unique_ptr<Slot>& slot) { return freed.count(slot.get()) != 0; });
+  return keep_from;
 }
 
 ElfSymbolizer* ProcessSymbolizer::open_file(const Slot& slot) {

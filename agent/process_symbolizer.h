@@ -56,8 +56,9 @@ struct ProcessSymbolizerOptions {
   std::function<uint64_t()> now_ns;
 };
 
-// Not thread-safe. Mapping objects are never freed while the symbolizer lives,
-// so `UserFrame::mapping` pointers stay valid and `serial`s stay unique.
+// Not thread-safe. Mapping objects live until forget_retired() frees them
+// (only mappings retired before its previous call), so `UserFrame::mapping`
+// pointers stay valid until then; `serial`s stay unique.
 class ProcessSymbolizer final : public CodeLocator {
  public:
   explicit ProcessSymbolizer(uint32_t pid, ProcessSymbolizerOptions options = {});
@@ -92,6 +93,16 @@ class ProcessSymbolizer final : public CodeLocator {
   // The mappings as of the last refresh, sorted by start.
   std::vector<const Mapping*> current_mappings() const;
 
+  // Called at every chunk of the recording (when callers have dropped the
+  // Mapping pointers they cached): frees the mappings retired before the
+  // previous call (so an unmapped library still symbolizes the samples that
+  // arrive up to a whole chunk late), and the oldest others beyond
+  // max_retired, releasing their files in the shared cache. Without this a
+  // target that keeps loading and unloading code grows the agent for as
+  // long as it runs. Returns how many were freed (also in stats).
+  size_t forget_retired(size_t max_retired = 1024);
+  size_t retired_mappings() const { return retired_.size(); }
+
   struct Stats {
     uint64_t refreshes = 0;        // reads of /proc/PID/maps attempted
     uint64_t refresh_errors = 0;   // ...that failed
@@ -100,6 +111,7 @@ class ProcessSymbolizer final : public CodeLocator {
     uint64_t open_errors = 0;      // mapped files that could not be opened as ELF
     uint64_t perf_maps_opened = 0; // JIT perf maps found (0 or 1)
     uint64_t jit_resolved = 0;     // resolve() calls a perf map answered
+    uint64_t mappings_forgotten = 0;  // retired mappings freed by forget_retired()
   };
   Stats stats() const { return stats_; }
 
@@ -121,7 +133,9 @@ class ProcessSymbolizer final : public CodeLocator {
 
   uint32_t pid_;
   ProcessSymbolizerOptions options_;
-  std::vector<std::unique_ptr<Slot>> slots_;  // every mapping ever seen
+  void free_slot(Slot* slot);
+
+  std::vector<std::unique_ptr<Slot>> slots_;  // every mapping not yet forgotten
   std::vector<Slot*> current_;                // sorted by start
   std::vector<Slot*> retired_;                // oldest first
   std::unordered_set<uint64_t> unknown_addresses_;
@@ -133,6 +147,7 @@ class ProcessSymbolizer final : public CodeLocator {
   uint64_t jit_version_ = 0;       // bumped when the perf map was opened or grew
   uint64_t last_jit_poll_ns_ = 0;
   uint64_t next_serial_ = 1;
+  uint64_t forget_epoch_ = 0;      // calls of forget_retired() so far
   Stats stats_;
 };
 

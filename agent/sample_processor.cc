@@ -35,6 +35,7 @@ ProcessSymbolizer::Stats SampleProcessor::symbolizer_stats() const {
     total.open_errors += s.open_errors;
     total.perf_maps_opened += s.perf_maps_opened;
     total.jit_resolved += s.jit_resolved;
+    total.mappings_forgotten += s.mappings_forgotten;
   }
   return total;
 }
@@ -147,6 +148,11 @@ void SampleProcessor::drop_stale_caches() {
   frame_ids_.clear();
   mapping_ids_.clear();
   placeholder_frame_ids_.clear();
+  // No Mapping pointer is cached any more: what the targets unmapped a
+  // chunk ago can go, and the files only it used (see docs/FLIGHT.md,
+  // Bounded memory).
+  for (auto& [pid, symbolizer] : processes_) symbolizer->forget_retired();
+  files_->release_unused();
 }
 
 uint32_t SampleProcessor::intern_stack(uint32_t pid, const __u64* kernel_ips, int32_t kernel_bytes,

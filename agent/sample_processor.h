@@ -72,6 +72,8 @@ class SampleProcessor {
   const ProcessorStats& stats() const { return stats_; }
   // Aggregated over every target process.
   ProcessSymbolizer::Stats symbolizer_stats() const;
+  // The capture's opened files: how many were closed, cache resets.
+  const SymbolFileCache& symbol_files() const { return *files_; }
 
  private:
   // Kernel frames as bpf_get_stack gives them, then user pcs (leaf first: the

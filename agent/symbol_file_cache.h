@@ -2,6 +2,11 @@
 // library mapped by many targets (libc) is opened, indexed and cached once;
 // also when it is the same build in different files (containers of one
 // image, each with its own copy or overlay mount): by build-id.
+//
+// Files are counted by the mappings that use them (acquire/release), and
+// release_unused() closes those no mapping uses any more: a target that
+// keeps dlopen'ing and dlclose'ing libraries does not keep every one open
+// for as long as the capture (a flight) runs.
 #pragma once
 
 #include <cstdint>
@@ -49,8 +54,19 @@ class SymbolFileCache {
   // file `id` names, held open so its inode number stays its own.
   void alias(const FileId& id, ElfSymbolizer* shared, UniqueFd file);
 
+  // A mapping uses the file `id` (found or inserted above) / no longer does.
+  void acquire(const FileId& id);
+  void release(const FileId& id);
+  // Closes the files and aliases no mapping uses; returns how many file
+  // identities were dropped (also added to forgotten()).
+  size_t release_unused();
+
   size_t size() const { return files_.size() + aliases_.size(); }  // file identities served
   size_t opened() const { return files_.size(); }                    // files opened and indexed
+  uint64_t forgotten() const { return forgotten_; }                  // file identities released so far
+  // Times a file's bounded caches were full and dropped, over every file
+  // opened so far (also those released since).
+  uint64_t cache_resets() const;
 
   // The vDSO image (see vdso_image.h), opened at the first call; nullptr if
   // it cannot be (then [vdso] frames stay unnamed and are unwound by frame
@@ -66,15 +82,22 @@ class SymbolFileCache {
   };
 
   SymbolizerOptions options_;
-  std::unordered_map<FileId, std::unique_ptr<ElfSymbolizer>, FileIdHash> files_;
+  struct File {
+    std::unique_ptr<ElfSymbolizer> symbolizer;
+    size_t users = 0;
+  };
+  std::unordered_map<FileId, File, FileIdHash> files_;
   struct Alias {
     ElfSymbolizer* shared;
     UniqueFd file;
+    size_t users = 0;
   };
   std::unordered_map<FileId, Alias, FileIdHash> aliases_;
   std::unordered_map<std::string, ElfSymbolizer*> by_build_;
   std::unique_ptr<ElfSymbolizer> vdso_;
   bool vdso_attempted_ = false;
+  uint64_t forgotten_ = 0;
+  uint64_t cache_resets_of_released_ = 0;
 };
 
 }  // namespace flare::agent

@@ -26,20 +26,6 @@ uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * kSecond + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-// VmRSS of a process in KiB (0 when unreadable).
-uint64_t rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      uint64_t kib = 0;
-      status >> kib;
-      return kib;
-    }
-  }
-  return 0;
-}
-
 struct ChunkListing {
   size_t files = 0;
   uint64_t bytes = 0;
@@ -118,10 +104,10 @@ TEST_F(FlightTest, RepositoryStaysBoundedDumpsWhileRecordingAndMemoryStaysFlat) 
                                       "4MiB", "-F", "99", "--events", "cpu,offcpu"});
   std::this_thread::sleep_for(8s);
   ASSERT_TRUE(flight.running()) << flight.err_so_far();
-  const uint64_t rss_early = rss_kib(flight.pid());
+  const uint64_t rss_early = vm_rss_kib(flight.pid());
   std::this_thread::sleep_for(20s);
   ASSERT_TRUE(flight.running()) << flight.err_so_far();
-  const uint64_t rss_late = rss_kib(flight.pid());
+  const uint64_t rss_late = vm_rss_kib(flight.pid());
   // Flat: a few hundred KiB of allocator noise; growth with the run's length
   // (pools or thread tables kept across chunks) would show as MiBs here.
   EXPECT_LE(rss_late, rss_early + 2048) << "RSS grew from " << rss_early << " KiB to " << rss_late << " KiB";

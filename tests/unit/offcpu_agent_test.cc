@@ -163,5 +163,44 @@ TEST_F(OffCpuProcessorTest, WritesTotalsAsDeltasOfTheCumulativeCounts) {
   EXPECT_EQ(processor_->stats().totalled, 5u);
 }
 
+// A thread gone at one chunk boundary is forgotten at the next (its last
+// totals read in between); the tracer is told which totals to delete, and
+// a tid that shows up again starts from zero, so nothing is counted twice.
+TEST_F(OffCpuProcessorTest, ForgetsEndedThreadsOneChunkAfterTheyAreGone) {
+  std::vector<OffCpuTotalEntry> totals = {{{11, FLARE_OFFCPU_SLEEPING}, {3, 300, 30}},
+                                          {{11, FLARE_OFFCPU_PREEMPTED}, {1, 0, 10}},
+                                          {{12, FLARE_OFFCPU_SLEEPING}, {2, 200, 20}}};
+  processor_->add_totals(totals, kStart + 1);
+  EXPECT_EQ(processor_->threads_tracked(), 2u);
+  // 11 has ended: nothing is forgotten yet, its last totals may still come.
+  EXPECT_TRUE(processor_->forget_ended_threads({12}).empty());
+  EXPECT_TRUE(processor_->seen(11));
+  totals[0].total = {4, 400, 40};
+  processor_->add_totals(totals, kStart + 2);
+  std::vector<flare_offcpu_total_key> forgotten = processor_->forget_ended_threads({12});
+  ASSERT_EQ(forgotten.size(), 2u);
+  for (const flare_offcpu_total_key& key : forgotten) EXPECT_EQ(key.tid, 11u);
+  EXPECT_FALSE(processor_->seen(11));
+  EXPECT_TRUE(processor_->seen(12));
+  EXPECT_EQ(processor_->threads_tracked(), 1u);
+  EXPECT_EQ(processor_->stats().threads_forgotten, 1u);
+  // The tracer deleted 11's totals; a new thread 11 counts from zero.
+  processor_->add_totals({{{11, FLARE_OFFCPU_SLEEPING}, {1, 100, 0}}}, kStart + 3);
+  rec::Recording rec = finish();
+  uint64_t count_11 = 0;
+  for (const rec::OffCpuTotal& t : rec.offcpu_totals) count_11 += t.tid == 11 ? t.count : 0;
+  EXPECT_EQ(count_11, 4u + 1u + 1u);
+}
+
+TEST_F(OffCpuProcessorTest, AThreadMissingFromOneListingOnlyIsKept) {
+  processor_->add_totals({{{11, FLARE_OFFCPU_SLEEPING}, {3, 300, 30}}}, kStart + 1);
+  EXPECT_TRUE(processor_->forget_ended_threads({}).empty());    // a listing that missed it
+  EXPECT_TRUE(processor_->forget_ended_threads({11}).empty());  // there again
+  EXPECT_TRUE(processor_->forget_ended_threads({}).empty());    // missing once more: not yet
+  EXPECT_TRUE(processor_->seen(11));
+  EXPECT_EQ(processor_->forget_ended_threads({}).size(), 1u);
+  EXPECT_FALSE(processor_->seen(11));
+}
+
 }  // namespace
 }  // namespace flare::agent

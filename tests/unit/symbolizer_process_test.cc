@@ -264,6 +264,23 @@ TEST(ProcessSymbolizer, SameBuildInDifferentFilesIsIndexedOnce) {
   // the stripped copy.
   EXPECT_EQ(files->size(), 3u);
   EXPECT_EQ(files->opened(), 2u) << "the second copy should share the first one's index";
+
+  // a (the indexed file) unmapped while b (served by a's index) stays: the
+  // index stays for b; once b goes too, both are released.
+  const std::vector<MapEntry> all = maps;
+  maps = {all[1], all[2]};
+  ASSERT_TRUE(symbolizer.refresh().is_ok());
+  symbolizer.forget_retired();
+  EXPECT_EQ(symbolizer.forget_retired(), 1u) << "a chunk after it was unmapped";
+  EXPECT_EQ(files->release_unused(), 0u) << "b still uses a's index";
+  EXPECT_EQ(symbolizer.resolve(all[1].start + (leaf - text->start)).symbol.function, "flare_process_test_leaf");
+  maps = {all[2]};
+  ASSERT_TRUE(symbolizer.refresh().is_ok());
+  symbolizer.forget_retired();
+  symbolizer.forget_retired();
+  EXPECT_EQ(files->release_unused(), 2u) << "b's identity and a's index";
+  EXPECT_EQ(files->opened(), 1u);
+  EXPECT_EQ(files->size(), 1u);
 }
 
 // --- scripted maps: refresh policy and mapping lifecycle ---
@@ -410,18 +427,26 @@ TEST(ProcessSymbolizerScripted, ExitedProcessKeepsItsMappings) {
   EXPECT_EQ(direct.code(), ErrorCode::kNotFound);
 }
 
-TEST(ProcessSymbolizerScripted, RetiredFileMappingStillSymbolizes) {
-  // The real libc text mapping of this process, reported once and then gone.
+// A scripted process whose maps are the real libc text mapping of this
+// process (so files open and symbolize for real); `getpid_address` is in it.
+ScriptedProcess libc_text_only(uint64_t& getpid_address) {
+  ScriptedProcess process;
   void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-  ASSERT_NE(libc, nullptr);
-  uint64_t getpid_address = address_of(dlsym(libc, "getpid"));
+  if (libc == nullptr) return process;
+  getpid_address = address_of(dlsym(libc, "getpid"));
   dlclose(libc);
   auto real = read_proc_maps(self_pid());
-  ASSERT_TRUE(real.is_ok());
-  ScriptedProcess process;
+  if (!real.is_ok()) return process;
   for (const MapEntry& e : *real) {
     if (getpid_address >= e.start && getpid_address < e.end) process.maps.push_back(e);
   }
+  return process;
+}
+
+TEST(ProcessSymbolizerScripted, RetiredFileMappingStillSymbolizes) {
+  // The real libc text mapping of this process, reported once and then gone.
+  uint64_t getpid_address = 0;
+  ScriptedProcess process = libc_text_only(getpid_address);
   ASSERT_EQ(process.maps.size(), 1u);
   ProcessSymbolizerOptions options = process.options();
   ProcessSymbolizer symbolizer(self_pid(), options);
@@ -433,6 +458,50 @@ TEST(ProcessSymbolizerScripted, RetiredFileMappingStillSymbolizes) {
   UserFrame frame = symbolizer.resolve(getpid_address);
   ASSERT_NE(frame.mapping, nullptr);
   EXPECT_TRUE(frame.symbol.function == "getpid" || frame.symbol.function == "__getpid") << frame.symbol.function;
+}
+
+// Unloaded code is forgotten a chunk after it was unloaded (and its file
+// closed when no mapping uses it), so a target that keeps loading new
+// libraries does not grow the agent; until then it still symbolizes.
+TEST(ProcessSymbolizerScripted, RetiredMappingsAreForgottenAChunkLaterWithTheirFiles) {
+  uint64_t getpid_address = 0;
+  ScriptedProcess process = libc_text_only(getpid_address);
+  ASSERT_EQ(process.maps.size(), 1u);
+  auto files = std::make_shared<SymbolFileCache>();
+  ProcessSymbolizerOptions options = process.options();
+  options.files = files;
+  ProcessSymbolizer symbolizer(self_pid(), options);
+  ASSERT_TRUE(symbolizer.refresh().is_ok());
+  EXPECT_EQ(files->opened(), 1u);
+  EXPECT_EQ(files->release_unused(), 0u) << "a mapped file stays open";
+
+  process.maps.clear();
+  ASSERT_TRUE(symbolizer.refresh().is_ok());
+  EXPECT_EQ(symbolizer.forget_retired(), 0u) << "retired in this chunk: kept for late samples";
+  EXPECT_EQ(files->release_unused(), 0u);
+  EXPECT_TRUE(symbolizer.resolve(getpid_address).symbol.resolved);
+  EXPECT_EQ(symbolizer.forget_retired(), 1u);
+  EXPECT_EQ(symbolizer.retired_mappings(), 0u);
+  EXPECT_EQ(symbolizer.stats().mappings_forgotten, 1u);
+  EXPECT_EQ(files->release_unused(), 1u);
+  EXPECT_EQ(files->opened(), 0u);
+  EXPECT_EQ(files->forgotten(), 1u);
+  EXPECT_EQ(symbolizer.resolve(getpid_address).mapping, nullptr) << "forgotten, not misattributed";
+}
+
+TEST(ProcessSymbolizerScripted, RetiredMappingsBeyondTheCapAreForgottenOldestFirst) {
+  ScriptedProcess process;
+  ProcessSymbolizer symbolizer(self_pid(), process.options());
+  for (uint64_t i = 0; i < 10; ++i) {
+    process.maps = {anon(0x10000 * (i + 1), 0x10000 * (i + 1) + 0x1000)};
+    ASSERT_TRUE(symbolizer.refresh().is_ok());
+  }
+  EXPECT_EQ(symbolizer.retired_mappings(), 9u);
+  EXPECT_EQ(symbolizer.forget_retired(4), 5u);
+  EXPECT_EQ(symbolizer.retired_mappings(), 4u);
+  // The newest retired ones are kept.
+  EXPECT_NE(symbolizer.resolve(0x90000).mapping, nullptr);
+  EXPECT_EQ(symbolizer.resolve(0x10000).mapping, nullptr);
 }
 
 }  // namespace

@@ -227,6 +227,19 @@ const google::protobuf::Value* json_get(const google::protobuf::Struct& root, co
 
 // ---- CPU time ---------------------------------------------------------------------
 
+uint64_t vm_rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      uint64_t kib = 0;
+      status >> kib;
+      return kib;
+    }
+  }
+  return 0;
+}
+
 std::map<pid_t, ThreadCpu> thread_cpu(pid_t pid) {
   std::map<pid_t, ThreadCpu> out;
   std::error_code ec;

@@ -126,6 +126,9 @@ struct ThreadCpu {
 };
 std::map<pid_t, ThreadCpu> thread_cpu(pid_t pid);
 
+// VmRSS of a process in KiB (0 when unreadable).
+uint64_t vm_rss_kib(pid_t pid);
+
 // CPU seconds per thread name used between two snapshots of one process.
 std::map<std::string, double> cpu_seconds_by_name(const std::map<pid_t, ThreadCpu>& before,
                                                   const std::map<pid_t, ThreadCpu>& after);
