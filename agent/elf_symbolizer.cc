@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "agent/dwarf_scope_index.h"
+#include "agent/local_debuginfo.h"
 #include "agent/symbol_index.h"
 
 namespace flare::agent {
@@ -22,7 +23,6 @@ namespace {
 
 // elfutils' default search path: the file's directory, its .debug/, and
 // /usr/lib/debug (which also holds .build-id/).
-constexpr const char* kDefaultDebugPath = ":.debug:/usr/lib/debug";
 
 // Bounds the per-file result cache. A hot file sees a few thousand distinct
 // sampled addresses; beyond that the cache is dropped and rebuilt rather than
@@ -206,11 +206,11 @@ Result<std::unique_ptr<ElfSymbolizer>> ElfSymbolizer::open_fd(int fd, const std:
   self->display_path_ = display_path;
   Session& s = *self->session_;
   for (const std::string& dir : options.debug_dirs) s.debuginfo_path += dir + ":";
-  s.debuginfo_path += kDefaultDebugPath;
+  s.debuginfo_path += kDefaultDebugSearchPath;
   s.debuginfo_path_cstr = s.debuginfo_path.data();
   s.source_lines = options.source_lines;
   s.callbacks.find_elf = dwfl_build_id_find_elf;
-  s.callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+  s.callbacks.find_debuginfo = find_debuginfo_locally;
   s.callbacks.section_address = dwfl_offline_section_address;
   s.callbacks.debuginfo_path = &s.debuginfo_path_cstr;
 
@@ -229,6 +229,10 @@ Result<std::unique_ptr<ElfSymbolizer>> ElfSymbolizer::open_fd(int fd, const std:
     return Status(ErrorCode::kUnsupported, display_path + ": " + dwfl_error());
   }
   dwfl_report_end(s.dwfl, nullptr, nullptr);
+  // find_debuginfo_locally reads the search path from the module's userdata.
+  void** userdata = nullptr;
+  dwfl_module_info(s.module, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+  if (userdata != nullptr) *userdata = &s.debuginfo_path;
 
   GElf_Addr bias = 0;
   Elf* elf = dwfl_module_getelf(s.module, &bias);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agent/elf_symbolizer.h"
+#include "agent/local_debuginfo.h"
 
 // Known functions to look up. noinline and called through volatile pointers
 // so each keeps one out-of-line copy at its symbol address.
@@ -441,6 +442,23 @@ TEST(ElfSymbolizer, OpenErrors) {
   ASSERT_FALSE(not_elf.is_ok());
   EXPECT_EQ(not_elf.status().code(), ErrorCode::kUnsupported);
   EXPECT_NE(not_elf.status().message().find("not an ELF file"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flare::agent
+
+namespace flare::agent {
+namespace {
+
+TEST(LocalDebuginfo, DebuglinkIsSearchedNextToTheFileInDotDebugAndUnderAbsoluteRoots) {
+  std::vector<std::string> c = debuglink_candidates(":.debug:/usr/lib/debug", "/opt/app/bin/server", "server.debug");
+  std::vector<std::string> expected = {"/opt/app/bin/server.debug", "/opt/app/bin/.debug/server.debug",
+                                       "/usr/lib/debug/opt/app/bin/server.debug"};
+  EXPECT_EQ(c, expected);
+  // --debug-dir entries come first; a file without a directory is in ".".
+  c = debuglink_candidates("/srv/debug/:", "app", "app.debug");
+  expected = {"/srv/debug/./app.debug", "./app.debug"};
+  EXPECT_EQ(c, expected);
 }
 
 }  // namespace
