@@ -372,7 +372,8 @@ Status RecordingWriter::start_new_chunk_file(uint64_t now_ns) {
 }
 
 bool RecordingWriter::flush_due(uint64_t now_ns) const {
-  return last_flush_ns_ != 0 && now_ns - last_flush_ns_ >= options_.flush_interval_ns;
+  return last_flush_ns_ != 0 &&
+         (now_ns - last_flush_ns_ >= options_.flush_interval_ns || pending_.size() >= options_.block_max_raw_bytes);
 }
 
 Status RecordingWriter::maybe_flush(uint64_t now_ns) {
@@ -380,7 +381,7 @@ Status RecordingWriter::maybe_flush(uint64_t now_ns) {
     last_flush_ns_ = now_ns;
     chunk_start_ns_ = now_ns;
   }
-  if (now_ns - last_flush_ns_ < options_.flush_interval_ns) return Status::ok();
+  if (!flush_due(now_ns)) return Status::ok();
   last_flush_ns_ = now_ns;
   FLARE_RETURN_IF_ERROR(flush());
   if (now_ns - chunk_start_ns_ >= options_.chunk_duration_ns || chunk_bytes_ >= options_.chunk_max_bytes) {

@@ -49,6 +49,10 @@ struct WriterOptions {
   uint64_t flush_interval_ns = 1'000'000'000;  // at most this long between blocks
   uint64_t chunk_duration_ns = 60'000'000'000;
   uint64_t chunk_max_bytes = 16u << 20;
+  // A block is also written once this many bytes of records wait for it:
+  // at a high event rate (every allocation sampled) a second's worth would
+  // otherwise sit in memory, twice while the buffer grows.
+  uint64_t block_max_raw_bytes = 1u << 20;
   int zstd_level = 3;
   // Set: every chunk goes to a file of its own (see ChunkFileSink); the path
   // given to create() is the first chunk's. Not owned.
@@ -86,8 +90,9 @@ class RecordingWriter {
   void add_lost(const LostRecord& lost);
   void add_stat(std::string_view name, uint64_t value);
 
-  // Flushes when the flush interval has passed since the last flush, and
-  // starts a new chunk when the current one is old or large enough.
+  // Flushes when the flush interval has passed since the last flush (or
+  // enough records wait: block_max_raw_bytes), and starts a new chunk when
+  // the current one is old or large enough.
   Status maybe_flush(uint64_t now_ns);
   // Whether maybe_flush(now_ns) will flush: the last moment to add what the
   // block should carry.

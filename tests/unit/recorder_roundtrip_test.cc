@@ -446,3 +446,37 @@ TEST_F(RecorderTest, ReadsRegularFilesAndPipesAlikeAndRefusesADirectory) {
 
 }  // namespace
 }  // namespace flare::rec
+
+namespace flare::rec {
+namespace {
+
+// At a high event rate a block is written once block_max_raw_bytes of
+// records wait, before the flush interval has passed: what waits in memory
+// stays bounded by size, not by time.
+TEST_F(RecorderTest, ABlockIsWrittenWhenEnoughRecordsWaitWhateverTheInterval) {
+  WriterOptions options;
+  options.flush_interval_ns = 3600'000'000'000ull;  // never, by time
+  options.block_max_raw_bytes = 64 * 1024;
+  auto created = RecordingWriter::create(path("by-size.flare"), header(), options);
+  ASSERT_TRUE(created.is_ok()) << created.status().message();
+  RecordingWriter& w = **created;
+  constexpr uint64_t kStart = 1'000'000'000, kEvents = 100'000;
+  ASSERT_TRUE(w.maybe_flush(kStart).is_ok());
+  uint64_t flushes = 0;
+  for (uint64_t i = 0; i < kEvents; ++i) {
+    w.add_free({kStart + i, 7, 0x10000 + i * 64});
+    if (w.flush_due(kStart)) ++flushes;
+    ASSERT_TRUE(w.maybe_flush(kStart).is_ok());
+  }
+  ASSERT_TRUE(w.finish().is_ok());
+  // ~5 bytes per free record: several blocks of at most 64 KiB each.
+  EXPECT_GE(flushes, 4u);
+  auto r = read_recording(path("by-size.flare"));
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r->frees.size(), kEvents);
+  EXPECT_GE(r->blocks_read, flushes + 1);
+  for (const ChunkSummary& c : r->chunks) EXPECT_LE(c.raw_bytes / std::max<uint64_t>(1, c.blocks), 80u * 1024);
+}
+
+}  // namespace
+}  // namespace flare::rec
