@@ -386,28 +386,15 @@ class Capture {
       p.alloc_frees = alloc_processor_->stats().frees;
     }
     p.thread_events = thread_events_;
-    // Best effort for a display: a counter that cannot be read now is read
-    // again, and for the recording, when the capture ends.
-    if (sampler_) {
-      if (auto d = sampler_->read_drops(); d.is_ok()) ring_drops_seen_[0] = sum(d->per_cpu[FLARE_DROP_RINGBUF_FULL]);
+    // As of the last flush (write_losses): a display need not read the
+    // counters again.
+    p.ring_drops = 0;
+    for (const char* ring_full : {"sampler_ring_full", "offcpu_ring_full", "alloc_ring_full", "alloc_free_ring_full",
+                                  "thread_events_lost"}) {
+      if (auto it = drop_counts_.find(ring_full); it != drop_counts_.end()) p.ring_drops += it->second;
     }
-    if (offcpu_) {
-      if (auto d = offcpu_->read_drops(); d.is_ok()) ring_drops_seen_[1] = sum((*d)[FLARE_OFFCPU_DROP_RINGBUF_FULL]);
-    }
-    if (alloc_) {
-      if (auto d = alloc_->read_drops(); d.is_ok()) {
-        ring_drops_seen_[2] = sum((*d)[FLARE_ALLOC_DROP_RINGBUF_ALLOC]) + sum((*d)[FLARE_ALLOC_DROP_RINGBUF_FREE]);
-      }
-    }
-    p.ring_drops = ring_drops_seen_[0] + ring_drops_seen_[1] + ring_drops_seen_[2];
     p.bytes = writer_->bytes_written();
     options_.on_progress(p);
-  }
-
-  static uint64_t sum(const std::vector<uint64_t>& per_cpu) {
-    uint64_t total = 0;
-    for (uint64_t n : per_cpu) total += n;
-    return total;
   }
 
   // Ticks that were due while a CPU was busy but never reached the program
@@ -693,9 +680,8 @@ class Capture {
   uint64_t last_totals_ns_ = 0;
   uint64_t start_ns_ = 0;
   uint64_t next_progress_ns_ = 0;
-  uint64_t ring_drops_seen_[3] = {};  // sampler, off-CPU, allocation rings
   LossLedger losses_;
-  std::map<std::string, uint64_t> drop_counts_;  // the tracers' drop counters, by statistic name
+  std::map<std::string, uint64_t, std::less<>> drop_counts_;  // the tracers' drop counters, by statistic name
   uint64_t busy_ticks_run_ = 0;
   std::map<int, uint64_t> idle_at_attach_;  // per CPU, see account_ticks()
   CaptureSummary summary_;
